@@ -1,0 +1,5 @@
+"""derive: verified symbolic derivations for coupling flows and VAEs.
+
+Importing the package is cheap; SymPy and numpy load when a derivation runs.
+"""
+__version__ = "0.1.0"

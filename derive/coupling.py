@@ -1,0 +1,363 @@
+"""The reversible affine coupling block (seed section 1), derived from its definition.
+
+The seed's block, equation (1), for x1, x2 in R^k (d = 2k)::
+
+    y1 = exp(G(x2)) ∘ x1 + F(x2),      y2 = exp(s) ∘ x2.
+
+A *variant* is given by its component equations ``y_{1,i}`` and ``y_{2,i}`` in
+index notation, with F_i(x2), G_i(x2) arbitrary (:class:`Component`).  From that
+definition alone, :func:`derive_coupling`
+
+* solves the triangular system for x (1.1) with ``sympy.solve``,
+* differentiates component i with respect to entry j of x1 and x2 (1.2),
+* uses the block-triangular structure for the determinant and its log (1.3),
+* decides volume preservation from the log-determinant (1.3),
+
+and checks every step, including against ``Matrix.jacobian`` and the generic
+``Matrix.det`` of the explicit 2k×2k block at small k.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import sympy as sp
+
+from .model import Derivation, Given, Result, Step
+from .notation import Label, Component, ComponentPartial, entry_to_block, to_vector, ZeroBlock, decompose_entry
+from .verify import combine, prove_equal
+
+CHECK_DIMS = (1, 2, 3, 4)
+
+
+@dataclass(frozen=True)
+class IndexSymbols:
+    """The symbols of the general-k block in index notation."""
+
+    i: sp.Symbol
+    j: sp.Symbol
+    k: sp.Symbol
+    x1: sp.IndexedBase
+    x2: sp.IndexedBase
+    y1: sp.IndexedBase
+    y2: sp.IndexedBase
+    s: sp.IndexedBase
+    F: sp.Symbol
+    G: sp.Symbol
+
+    @staticmethod
+    def create() -> "IndexSymbols":
+        i, j = sp.symbols("i j", integer=True, positive=True)
+        k = sp.Symbol("k", integer=True, positive=True)
+        base = {n: sp.IndexedBase(n, real=True) for n in ("x_1", "x_2", "y_1", "y_2", "s")}
+        return IndexSymbols(i, j, k, base["x_1"], base["x_2"], base["y_1"], base["y_2"], base["s"],
+                            sp.Symbol("F"), sp.Symbol("G"))
+
+    def F_i(self):
+        return Component(self.F, self.i, self.x2)
+
+    def G_i(self):
+        return Component(self.G, self.i, self.x2)
+
+    @property
+    def vectors(self) -> dict:
+        """IndexedBase -> the Symbol standing for the whole vector (vector notation)."""
+        return {b: sp.Symbol(b.name, real=True) for b in (self.x1, self.x2, self.y1, self.y2, self.s)}
+
+
+SYMBOLS = IndexSymbols.create()
+
+
+@dataclass(frozen=True)
+class CouplingVariant:
+    """A coupling block given by its i-th component equations."""
+
+    name: str
+    description: str
+    y1: Callable[[IndexSymbols], sp.Expr]
+    y2: Callable[[IndexSymbols], sp.Expr]
+
+
+VARIANTS: dict[str, CouplingVariant] = {
+    v.name: v
+    for v in (
+        CouplingVariant("seed", "the seed's block, equation (1): y1 = exp(G(x2)) ∘ x1 + F(x2), y2 = exp(s) ∘ x2",
+                        lambda S: sp.exp(S.G_i()) * S.x1[S.i] + S.F_i(),
+                        lambda S: sp.exp(S.s[S.i]) * S.x2[S.i]),
+        CouplingVariant("realnvp", "RealNVP affine coupling: y1 = exp(G(x2)) ∘ x1 + F(x2), y2 = x2",
+                        lambda S: sp.exp(S.G_i()) * S.x1[S.i] + S.F_i(),
+                        lambda S: S.x2[S.i]),
+        CouplingVariant("nice", "NICE additive coupling: y1 = x1 + F(x2), y2 = x2",
+                        lambda S: S.x1[S.i] + S.F_i(),
+                        lambda S: S.x2[S.i]),
+        CouplingVariant("scaled-nice", "additive coupling with a fixed scale: y1 = x1 + F(x2), y2 = exp(s) ∘ x2",
+                        lambda S: S.x1[S.i] + S.F_i(),
+                        lambda S: sp.exp(S.s[S.i]) * S.x2[S.i]),
+    )
+}
+
+
+class NotACouplingError(ValueError):
+    """The definition is not triangular or cannot be inverted component-wise."""
+
+
+@dataclass
+class ExplicitBlock:
+    """The block at a concrete k: explicit symbols x_{1,n}, x_{2,n} and functions.
+
+    ``F``, ``G`` are lists of k expressions in the x2 symbols (default: undefined
+    functions F_n(x_{2,1}, ..., x_{2,k})); ``s`` a list of k expressions
+    (default: real symbols s_n).
+    """
+
+    variant: CouplingVariant
+    k: int
+    F: list | None = None
+    G: list | None = None
+    s: list | None = None
+    x1: list = field(init=False)
+    x2: list = field(init=False)
+    y1: list = field(init=False)
+    y2: list = field(init=False)
+
+    def __post_init__(self) -> None:
+        k = self.k
+        self.x1 = list(sp.symbols(f"x_1_1:{k + 1}", real=True))
+        self.x2 = list(sp.symbols(f"x_2_1:{k + 1}", real=True))
+        self.y1 = list(sp.symbols(f"y_1_1:{k + 1}", real=True))
+        self.y2 = list(sp.symbols(f"y_2_1:{k + 1}", real=True))
+        if self.F is None:
+            self.F = [sp.Function(f"F_{n}", real=True)(*self.x2) for n in range(1, k + 1)]
+        if self.G is None:
+            self.G = [sp.Function(f"G_{n}", real=True)(*self.x2) for n in range(1, k + 1)]
+        if self.s is None:
+            self.s = list(sp.symbols(f"s_1:{k + 1}", real=True))
+        for name, seq in (("F", self.F), ("G", self.G), ("s", self.s)):
+            if len(seq) != k:
+                raise ValueError(f"{name} has {len(seq)} components, expected {k}")
+
+    @property
+    def x(self) -> sp.Matrix:
+        return sp.Matrix(self.x1 + self.x2)
+
+    @property
+    def y(self) -> sp.Matrix:
+        return sp.Matrix(self.y1 + self.y2)
+
+    def instantiate(self, expr, S: IndexSymbols = SYMBOLS):
+        """Replace index-notation objects by this block's explicit ones."""
+        expr = sp.sympify(expr).subs(S.k, self.k).doit()
+        conditioners = {S.F: self.F, S.G: self.G}
+        bases = {S.x1: self.x1, S.x2: self.x2, S.y1: self.y1, S.y2: self.y2, S.s: self.s}
+
+        def comp(fn, idx, arg):
+            return conditioners[fn][int(idx) - 1]
+
+        def part(fn, idx, jdx, arg):
+            return sp.diff(conditioners[fn][int(idx) - 1], self.x2[int(jdx) - 1])
+
+        expr = expr.replace(ComponentPartial, part).replace(Component, comp)
+        return expr.replace(lambda e: isinstance(e, sp.Indexed) and e.base in bases,
+                            lambda e: bases[e.base][int(e.indices[0]) - 1])
+
+    def component(self, expr, n: int, S: IndexSymbols = SYMBOLS):
+        """Component n (1-based) of an element-wise index expression."""
+        return self.instantiate(sp.sympify(expr).subs(S.i, n), S)
+
+    def forward(self) -> sp.Matrix:
+        S = SYMBOLS
+        rows = [self.component(self.variant.y1(S), n) for n in range(1, self.k + 1)]
+        rows += [self.component(self.variant.y2(S), n) for n in range(1, self.k + 1)]
+        return sp.Matrix(rows)
+
+    def jacobian(self) -> sp.Matrix:
+        """The explicit 2k×2k Jacobian by ``Matrix.jacobian`` (only where asked for)."""
+        return self.forward().jacobian(self.x)
+
+
+def assemble_jacobian(entries: dict, blk: ExplicitBlock, S: IndexSymbols = SYMBOLS) -> sp.Matrix:
+    """The explicit 2k×2k Jacobian of ``blk`` from the derived index-form entries."""
+    n = blk.k
+    out = sp.zeros(2 * n, 2 * n)
+    for r0, o in enumerate(("y1", "y2")):
+        for c0, nm in enumerate(("x1", "x2")):
+            for a in range(n):
+                for b in range(n):
+                    out[r0 * n + a, c0 * n + b] = blk.instantiate(entries[(o, nm)].subs({S.i: a + 1, S.j: b + 1}))
+    return out
+
+
+def _unevaluated_sub(expr, old, new):
+    """``expr`` with ``old`` replaced by ``new`` kept as an unevaluated block."""
+    return expr.xreplace({old: sp.UnevaluatedExpr(new)})
+
+
+def _solve_for(equation: sp.Eq, unknown) -> sp.Expr:
+    solutions = sp.solve(equation, unknown, dict=False)
+    if len(solutions) != 1:
+        raise NotACouplingError(f"solving {equation} for {unknown} gave {len(solutions)} solutions")
+    return solutions[0]
+
+
+EXPLICIT_MAX_DIM = 16
+
+
+def derive_coupling(variant: CouplingVariant | str = "seed", check_dims=CHECK_DIMS,
+                    explicit_dim: int | None = None) -> Derivation:
+    """Derive inverse, Jacobian, determinant, log-determinant and volume verdict."""
+    if isinstance(variant, str):
+        variant = VARIANTS[variant]
+    S = SYMBOLS
+    i, j = S.i, S.j
+    y1_def, y2_def = variant.y1(S), variant.y2(S)
+    if y2_def.has(S.x1):
+        raise NotACouplingError("y2 must not depend on x1 (the block must be triangular)")
+    vec = S.vectors
+    der = Derivation(
+        name=f"coupling[{variant.name}]" if variant.name != "seed" else "coupling",
+        title=f"Affine coupling block ({variant.name})",
+        summary=variant.description,
+    )
+    der.givens += [
+        Given(S.y1[i], y1_def, "component i = 1..k of the first output"),
+        Given(S.y2[i], y2_def, "component i = 1..k of the second output"),
+        Given(to_vector(S.y1[i], vec), to_vector(y1_def, vec), "the same, in vector notation (∘: element-wise product)"),
+        Given(to_vector(S.y2[i], vec), to_vector(y2_def, vec), "the same, in vector notation"),
+    ]
+    der.symbols.update({"x1": S.x1, "x2": S.x2, "y1": S.y1, "y2": S.y2, "s": S.s, "F": S.F, "G": S.G,
+                        "i": i, "j": j, "k": S.k})
+    blocks_k = {n: ExplicitBlock(variant, n) for n in check_dims}
+
+    # ---- 1.1 the inverse -------------------------------------------------
+    inv = der.section("Inverse", "1.1", "y2 involves only x2, so the system is triangular: "
+                      "solve the y2 equations for x2 first, then the y1 equations for x1.")
+    x2_sol = _solve_for(sp.Eq(S.y2[i], y2_def), S.x2[i])
+    inv.steps.append(Step(S.x2[i], x2_sol, f"solve y_2,i = {sp.sstr(y2_def)} for x_2,i",
+                          prove_equal(y2_def.subs(S.x2[i], x2_sol), S.y2[i])))
+    x1_sol = _solve_for(sp.Eq(S.y1[i], y1_def), S.x1[i])
+    inv.steps.append(Step(S.x1[i], x1_sol, "solve y_1,i for x_1,i (x2 is known from the previous step, so F_i(x2) and G_i(x2) are known)",
+                          prove_equal(y1_def.subs(S.x1[i], x1_sol), S.y1[i])))
+    # forward(inverse(y)) and inverse(forward(x)), index form and explicit at small k
+    fwd_inv_1 = _unevaluated_sub(y1_def, S.x1[i], x1_sol)
+    explicit_roundtrips = []
+    for n, blk in blocks_k.items():
+        if n > 3:
+            continue
+        x_of_y = {}
+        for m in range(1, n + 1):
+            x_of_y[blk.x2[m - 1]] = blk.component(x2_sol, m)
+        x1_of_y = {blk.x1[m - 1]: blk.component(x1_sol, m).subs(x_of_y, simultaneous=True) for m in range(1, n + 1)}
+        y_back = blk.forward().subs({**x1_of_y, **x_of_y}, simultaneous=True)
+        explicit_roundtrips.append(prove_equal(y_back, blk.y))
+        x_back = sp.Matrix([blk.component(x1_sol, m) for m in range(1, n + 1)]
+                           + [blk.component(x2_sol, m) for m in range(1, n + 1)])
+        fwd = blk.forward()
+        y_of_x = dict(zip(blk.y, fwd))
+        explicit_roundtrips.append(prove_equal(x_back.subs(y_of_x, simultaneous=True), blk.x))
+    inv.steps.append(Step(fwd_inv_1, S.y1[i], "check: forward(inverse(y)) = y; also inverse(forward(x)) = x, "
+                          "and both for the explicit block at k = 1, 2, 3 with undefined F, G",
+                          combine([prove_equal(fwd_inv_1, S.y1[i]),
+                                   prove_equal(x1_sol.subs(S.y1[i], y1_def), S.x1[i]),
+                                   prove_equal(x2_sol.subs(S.y2[i], y2_def), S.x2[i]), *explicit_roundtrips],
+                                  "index form and explicit k = 1, 2, 3: difference simplifies to 0")))
+    der.results.append(Result("coupling.inverse", sp.Matrix([vec[S.x2], vec[S.x1]]),
+                              sp.Matrix([to_vector(x2_sol, vec), to_vector(x1_sol, vec)]),
+                              "the inverse, first x2 from y2, then x1 from y1 and x2"))
+
+    # ---- 1.2 the Jacobian ------------------------------------------------
+    jac = der.section("Jacobian", "1.2", "Differentiate component i of each output with respect to "
+                      "entry j of each input; δ_ij is Kronecker's delta.")
+    explicit_j = {n: blk.jacobian() for n, blk in blocks_k.items()}
+    entries = {}
+    for out_name, out_def in (("y1", y1_def), ("y2", y2_def)):
+        for in_name, in_base in (("x1", S.x1), ("x2", S.x2)):
+            entry = sp.diff(out_def, in_base[j])
+            entries[(out_name, in_name)] = entry
+            r0 = 0 if out_name == "y1" else 1
+            c0 = 0 if in_name == "x1" else 1
+            checks = []
+            for n, blk in blocks_k.items():
+                sub = explicit_j[n][r0 * n:(r0 + 1) * n, c0 * n:(c0 + 1) * n]
+                mine = sp.Matrix(n, n, lambda a, b: blk.instantiate(entry.subs({i: a + 1, j: b + 1})))
+                checks.append(prove_equal(mine, sub))
+            out_base = S.y1 if out_name == "y1" else S.y2
+            jac.steps.append(Step(sp.Derivative(out_base[i], in_base[j], evaluate=False), entry,
+                                  f"differentiate the definition of {out_name}_i with respect to {in_name},j",
+                                  combine(checks, "equals Matrix.jacobian of the explicit block at k = "
+                                          + ", ".join(map(str, blocks_k)))))
+    block_matrix = sp.Matrix(2, 2, [entry_to_block(entries[(o, n)], i, j, vec, vec[S.x2])
+                                    for o in ("y1", "y2") for n in ("x1", "x2")])
+    full_checks = [prove_equal(assemble_jacobian(entries, blk), explicit_j[n]) for n, blk in blocks_k.items()]
+    jac_symbol = Label("∂y/∂x", r"\frac{\partial y}{\partial x}")
+    jac.steps.append(Step(jac_symbol, block_matrix, "collect the entries into k×k blocks: "
+                          "rows y1, y2; columns x1, x2",
+                          combine(full_checks, "the assembled 2k×2k matrix equals Matrix.jacobian at k = "
+                                  + ", ".join(map(str, blocks_k)))))
+    der.results.append(Result("coupling.jacobian", jac_symbol, block_matrix,
+                              "the Jacobian as a 2×2 block matrix (each block k×k)"))
+    if explicit_dim is not None and explicit_dim <= EXPLICIT_MAX_DIM:
+        blk = ExplicitBlock(variant, explicit_dim // 2)
+        explicit = assemble_jacobian(entries, blk)
+        jac.steps.append(Step(Label(f"∂y/∂x (d={explicit_dim})", rf"\left.\frac{{\partial y}}{{\partial x}}\right|_{{d={explicit_dim}}}"), explicit,
+                              f"the blocks written out at d = {explicit_dim} (k = {blk.k}) with undefined F_n, G_n",
+                              prove_equal(explicit, blk.jacobian())))
+    der.data.update({"entries": entries, "x1_solution": x1_sol, "x2_solution": x2_sol,
+                "y1_definition": y1_def, "y2_definition": y2_def})
+
+    # ---- 1.3 determinant and log-determinant -------------------------------
+    det = der.section("Determinant", "1.3", "The block below the diagonal is zero, so the Jacobian is "
+                      "block upper triangular and its determinant is the product of the determinants of "
+                      "the diagonal blocks; those blocks are diagonal.")
+    if entries[("y2", "x1")] != 0:
+        raise NotACouplingError("∂y2/∂x1 is not zero: the Jacobian is not block triangular")
+    diag_a, parts_a = decompose_entry(entries[("y1", "x1")], i, j)
+    diag_d, parts_d = decompose_entry(entries[("y2", "x2")], i, j)
+    if parts_a or parts_d:
+        raise NotACouplingError("a diagonal block of the Jacobian is not diagonal")
+    k = S.k
+    A = sp.MatrixSymbol(r"\frac{\partial y_1}{\partial x_1}", k, k)
+    D = sp.MatrixSymbol(r"\frac{\partial y_2}{\partial x_2}", k, k)
+    det_J = sp.Function("det")(jac_symbol)
+    prod_form = (sp.Product(diag_a, (i, 1, k)) * sp.Product(diag_d, (i, 1, k))).doit()
+    explicit_dets = {n: explicit_j[n].det(method="berkowitz") for n in blocks_k}
+
+    def at_dims(expr):
+        return [prove_equal(blocks_k[n].instantiate(expr), explicit_dets[n]) for n in blocks_k]
+
+    det.steps.append(Step(det_J, sp.Determinant(A) * sp.Determinant(D),
+                          "block-triangular: ∂y2/∂x1 = 0 (step 1.2)",
+                          combine(at_dims(prod_form), "generic Matrix.det at k = " + ", ".join(map(str, blocks_k)))))
+    det.steps.append(Step(sp.Determinant(A) * sp.Determinant(D), prod_form,
+                          "the diagonal blocks are diagonal matrices: a determinant is the product of the diagonal",
+                          combine(at_dims(prod_form), "generic Matrix.det at k = " + ", ".join(map(str, blocks_k))),
+                          continues=True))
+    positive = all(sp.ask(sp.Q.positive(e)) or e.is_positive for e in (diag_a, diag_d))
+    logdet = sp.expand_log(sp.log(prod_form), force=True)
+    logdet = sp.Add(*[sp.Sum(sp.expand_log(t.function, force=True), *t.limits) if isinstance(t, sp.Sum) else t
+                      for t in sp.Add.make_args(logdet)]).doit()
+    logdet_symbol = sp.log(sp.Abs(det_J))
+    log_checks = [prove_equal(blocks_k[n].instantiate(logdet), sp.log(explicit_dets[n])) for n in blocks_k]
+    log_checks.append(prove_equal(sp.expand_log(sp.log(prod_form), force=True).doit(), logdet.doit()))
+    det.steps.append(Step(logdet_symbol, logdet,
+                          "every diagonal entry is positive (" + ("exp and 1 are positive" if positive else "sign unknown")
+                          + "), so |det| = det and the log of the product is the sum of the logs",
+                          combine(log_checks if positive else [*log_checks, prove_equal(1, 0)],
+                                  "log of the generic Matrix.det at k = " + ", ".join(map(str, blocks_k)))))
+    det_closed = sp.exp(logdet)
+    det.steps.append(Step(det_J, det_closed, "exponentiate the log-determinant",
+                          combine(at_dims(det_closed), "generic Matrix.det at k = " + ", ".join(map(str, blocks_k)))))
+    der.results.append(Result("coupling.det", det_J, det_closed, "the determinant of the Jacobian"))
+    der.results.append(Result("coupling.logdet", logdet_symbol, logdet, "the log-determinant: a sum of logs"))
+    der.data.update({"log_diag_x1": sp.expand_log(sp.log(diag_a), force=True),
+                     "log_diag_x2": sp.expand_log(sp.log(diag_d), force=True), "logdet": logdet})
+
+    # ---- 1.3 volume preservation -----------------------------------------
+    from .volume import decide_general
+
+    verdict = decide_general(der, logdet)
+    vol = der.section("Volume preservation", "1.3", "The map preserves volume exactly when |det ∂y/∂x| = 1 "
+                      "everywhere, i.e. when the log-determinant vanishes identically.")
+    vol.text += " " + verdict.reason
+    der.results.append(Result("coupling.volume", Label("volume preserving?", r"\text{volume preserving?}"), verdict,
+                              "is the block volume preserving?"))
+    return der

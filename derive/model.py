@@ -1,0 +1,180 @@
+"""The derivation model: steps, verifications, results and cross-checks.
+
+A derivation is data.  It holds SymPy objects, never formatted text: the
+renderers in :mod:`derive.render` turn the same model into terminal output,
+LaTeX, Markdown and JSON.
+
+* A :class:`Given` is a definition or an assumption taken from the problem.
+* A :class:`Step` claims ``lhs = rhs`` (an equality, or a rewrite of the
+  previous right-hand side), says why in words, and carries the
+  :class:`Verification` that was actually run on it.
+* A :class:`Result` is a named final formula (``coupling.det`` ...).
+* A :class:`CrossCheck` compares a numeric lambda of a result with
+  independent numpy code and records residual and tolerance.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+#: How a step was checked.  ``symbolic``: SymPy reduced ``lhs - rhs`` to 0.
+#: ``exact``: both sides were computed exactly (integration, substitution) and
+#: agree.  ``numeric``: evaluated at random points within a tolerance, used only
+#: where a symbolic proof was out of reach.  ``unverified``: no check passed.
+METHODS = ("symbolic", "exact", "numeric", "unverified")
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The record of one check run on one step."""
+
+    method: str
+    passed: bool
+    detail: str
+    residual: float | None = None
+    tolerance: float | None = None
+    points: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"unknown verification method {self.method!r}")
+        if self.method == "unverified" and self.passed:
+            raise ValueError("an unverified step cannot be marked as passed")
+
+    @property
+    def label(self) -> str:
+        """A short label such as ``symbolic`` or ``numeric (40 pts, tol 1e-09)``."""
+        if self.method == "numeric":
+            return f"numeric ({self.points} pts, tol {self.tolerance:.0e})"
+        return self.method
+
+
+@dataclass(frozen=True)
+class Given:
+    """A definition or assumption of the problem: ``lhs = rhs`` or a statement."""
+
+    lhs: Any
+    rhs: Any
+    note: str
+
+
+@dataclass(frozen=True)
+class Step:
+    """One claimed equality ``lhs = rhs`` with its reason and its verification.
+
+    ``continues`` is True when ``lhs`` is the previous step's ``rhs`` so that
+    renderers can print a chain ``a = b = c``.
+    """
+
+    lhs: Any
+    rhs: Any
+    justification: str
+    verification: Verification
+    continues: bool = False
+
+    @property
+    def verified(self) -> bool:
+        return self.verification.passed and self.verification.method != "unverified"
+
+
+@dataclass(frozen=True)
+class Result:
+    """A named final formula.  ``value`` is a SymPy object or a :class:`Verdict`."""
+
+    name: str
+    lhs: Any
+    value: Any
+    description: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A yes/no/undetermined answer decided by computation.
+
+    ``holds`` is True, False or None (undetermined).  ``condition`` is the
+    SymPy relation under which it would hold; ``evidence`` is a mapping with
+    the proof (``{"proof": ...}``) or a counterexample (point and value).
+    """
+
+    question: str
+    holds: bool | None
+    condition: Any
+    reason: str
+    evidence: dict = field(default_factory=dict)
+
+    @property
+    def answer(self) -> str:
+        return {True: "yes", False: "no", None: "undetermined"}[self.holds]
+
+
+@dataclass(frozen=True)
+class CrossCheck:
+    """A numeric lambda compared with independent numpy code."""
+
+    name: str
+    method: str
+    residual: float
+    tolerance: float
+    passed: bool
+
+    @staticmethod
+    def compare(name: str, method: str, residual: float, tolerance: float) -> "CrossCheck":
+        residual = float(residual)
+        passed = bool(residual == residual and residual <= tolerance)  # NaN fails
+        return CrossCheck(name, method, residual, float(tolerance), passed)
+
+
+@dataclass
+class Section:
+    """A titled group of steps inside a derivation (``Inverse``, ``Jacobian`` ...)."""
+
+    title: str
+    question: str
+    text: str = ""
+    steps: list[Step] = field(default_factory=list)
+
+
+@dataclass
+class Derivation:
+    """An ordered derivation: givens, sections of steps, named results, checks."""
+
+    name: str
+    title: str
+    summary: str
+    givens: list[Given] = field(default_factory=list)
+    sections: list[Section] = field(default_factory=list)
+    results: list[Result] = field(default_factory=list)
+    checks: list[CrossCheck] = field(default_factory=list)
+    figures: dict[str, Any] = field(default_factory=dict)
+    symbols: dict[str, Any] = field(default_factory=dict)
+    #: intermediate SymPy objects other layers build on (e.g. the numeric lambdas)
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def section(self, title: str, question: str, text: str = "") -> Section:
+        sec = Section(title, question, text)
+        self.sections.append(sec)
+        return sec
+
+    @property
+    def steps(self) -> list[Step]:
+        return [step for sec in self.sections for step in sec.steps]
+
+    def result(self, name: str) -> Result:
+        for res in self.results:
+            if res.name == name:
+                return res
+        raise KeyError(name)
+
+    @property
+    def all_verified(self) -> bool:
+        return all(step.verified for step in self.steps)
+
+    @property
+    def all_checks_pass(self) -> bool:
+        return all(chk.passed for chk in self.checks)
+
+    # Jupyter shows a derivation as its Markdown rendering.
+    def _repr_markdown_(self) -> str:
+        from .render.markdown import render_derivation
+
+        return render_derivation(self)

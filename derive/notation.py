@@ -1,0 +1,270 @@
+"""SymPy objects for index notation and vector notation.
+
+Index notation (general dimension k): component ``i`` of a vector function
+``F: R^k -> R^k`` applied to the vector ``x2`` is ``Component(F, i, x2)``,
+printed F_i(x_2).  SymPy differentiates it with respect to an entry ``x2[j]``
+into ``ComponentPartial(F, i, j, x2)`` = dF_i/dx_{2,j}, and with respect to
+anything else into 0: F_i depends on x2 only.
+
+Vector notation (the seed's): ``Hadamard(a, b)`` is the element-wise product
+a ∘ b, ``VectorFunction(F, x2)`` is F(x_2), ``Diag(v)`` the diagonal matrix
+with v on its diagonal and ``JacobianOf(F, x2)`` the k×k matrix dF/dx_2.
+:func:`to_vector` turns an element-wise index expression into vector form.
+"""
+from __future__ import annotations
+
+import sympy as sp
+
+
+def _name(printer, obj) -> str:
+    return printer._print(obj)
+
+
+def _pretty_call(printer, fn, arg):
+    """Pretty form ``fn(arg)``."""
+    from sympy.printing.pretty.stringpict import prettyForm
+
+    return prettyForm(*prettyForm(*printer._print(arg).parens()).left(printer._print(fn)))
+
+
+class Component(sp.Function):
+    """F_i(x2): component ``i`` of vector function ``F`` at vector ``x2``."""
+
+    nargs = 3
+    is_real = True
+
+    def _eval_derivative(self, var):
+        fn, idx, arg = self.args
+        if isinstance(var, sp.Indexed) and var.base == arg:
+            return ComponentPartial(fn, idx, var.indices[0], arg)
+        if var in self.free_symbols:
+            return None  # leave d/d(name or index) unevaluated
+        return sp.S.Zero
+
+    def _latex(self, printer, exp=None):
+        fn, idx, arg = self.args
+        out = rf"{_name(printer, fn)}_{{{_name(printer, idx)}}}\left({_name(printer, arg)}\right)"
+        return rf"{out}^{{{exp}}}" if exp else out
+
+    def _sympystr(self, printer):
+        fn, idx, arg = self.args
+        return f"{printer._print(fn)}_{printer._print(idx)}({printer._print(arg)})"
+
+    def _pretty(self, printer):
+        fn, idx, arg = self.args
+        return _pretty_call(printer, sp.Symbol(f"{fn}_{idx}"), arg)
+
+
+class ComponentPartial(sp.Function):
+    """dF_i/dx_{2,j}: entry (i, j) of the Jacobian of ``F`` at ``x2``."""
+
+    nargs = 4
+    is_real = True
+
+    def _eval_derivative(self, var):
+        fn, i, j, arg = self.args
+        if isinstance(var, sp.Indexed) and var.base == arg:
+            return sp.Derivative(self, var, evaluate=False)
+        if var in self.free_symbols:
+            return None
+        return sp.S.Zero
+
+    def _latex(self, printer, exp=None):
+        fn, i, j, arg = self.args
+        out = (rf"\frac{{\partial {_name(printer, fn)}_{{{_name(printer, i)}}}}}"
+               rf"{{\partial {_name(printer, sp.Indexed(arg, j))}}}")
+        return rf"\left({out}\right)^{{{exp}}}" if exp else out
+
+    def _sympystr(self, printer):
+        fn, i, j, arg = self.args
+        return f"d{printer._print(fn)}_{printer._print(i)}/d{printer._print(arg)}[{printer._print(j)}]"
+
+    def _pretty(self, printer):
+        return printer._print_seq((sp.Symbol(self._sympystr(sp.printing.str.StrPrinter())),))
+
+
+class VectorFunction(sp.Function):
+    """F(x2): a vector function applied to a vector (vector notation)."""
+
+    nargs = 2
+    is_real = True
+
+    def _latex(self, printer, exp=None):
+        fn, arg = self.args
+        return rf"{_name(printer, fn)}\left({_name(printer, arg)}\right)"
+
+    def _sympystr(self, printer):
+        fn, arg = self.args
+        return f"{printer._print(fn)}({printer._print(arg)})"
+
+    def _pretty(self, printer):
+        fn, arg = self.args
+        return _pretty_call(printer, fn, arg)
+
+
+class Hadamard(sp.Function):
+    """a ∘ b ∘ ...: the element-wise product of vectors."""
+
+    is_real = True
+
+    def _latex(self, printer, exp=None):
+        parts = [printer.parenthesize(a, sp.printing.precedence.PRECEDENCE["Mul"]) for a in self.args]
+        return r" \circ ".join(parts)
+
+    def _sympystr(self, printer):
+        parts = [printer.parenthesize(a, sp.printing.precedence.PRECEDENCE["Mul"]) for a in self.args]
+        return " ∘ ".join(parts)
+
+    def _pretty(self, printer):
+        from sympy.printing.pretty.stringpict import prettyForm
+
+        out = None
+        for a in self.args:
+            piece = printer._print(a)
+            if isinstance(a, sp.Add):
+                piece = prettyForm(*piece.parens())
+            out = piece if out is None else prettyForm(*out.right(" ∘ ", piece))
+        return out
+
+
+class Diag(sp.Function):
+    """diag(v): the diagonal matrix whose diagonal is the vector ``v``."""
+
+    nargs = 1
+    is_commutative = False
+
+    def _latex(self, printer, exp=None):
+        return rf"\operatorname{{diag}}\left({_name(printer, self.args[0])}\right)"
+
+    def _sympystr(self, printer):
+        return f"diag({printer._print(self.args[0])})"
+
+    def _pretty(self, printer):
+        from sympy.printing.pretty.stringpict import prettyForm
+
+        inner = printer._print(self.args[0])
+        return prettyForm(*prettyForm(*inner.parens()).left("diag"))
+
+
+class JacobianOf(sp.Function):
+    """dF/dx2: the k×k Jacobian matrix of vector function ``F`` at ``x2``."""
+
+    nargs = 2
+    is_commutative = False
+
+    def _latex(self, printer, exp=None):
+        fn, arg = self.args
+        return rf"\frac{{\partial {_name(printer, fn)}}}{{\partial {_name(printer, arg)}}}"
+
+    def _sympystr(self, printer):
+        fn, arg = self.args
+        return f"d{printer._print(fn)}/d{printer._print(arg)}"
+
+    def _pretty(self, printer):
+        return printer._print_seq((sp.Symbol(self._sympystr(sp.printing.str.StrPrinter())),))
+
+
+class ZeroBlock(sp.Symbol):
+    """The k×k zero matrix (printed as a bold 0)."""
+
+    def __new__(cls):
+        return super().__new__(cls, "0_block")
+
+    def _latex(self, printer, exp=None):
+        return r"\mathbf{0}"
+
+    def _pretty(self, printer):
+        from sympy.printing.pretty.stringpict import prettyForm
+
+        return prettyForm("0")
+
+    def _sympystr(self, printer):
+        return "0"
+
+
+class IdentityBlock(sp.Symbol):
+    """The k×k identity matrix."""
+
+    def __new__(cls):
+        return super().__new__(cls, "I")
+
+    def _latex(self, printer, exp=None):
+        return r"I"
+
+
+def to_vector(expr, vectors: dict):
+    """Rewrite an element-wise index expression in vector notation.
+
+    ``vectors`` maps each IndexedBase to the Symbol standing for the whole
+    vector (``x1 -> x_1``).  Component(F, i, x2) becomes F(x_2); a product of
+    two or more vector factors becomes their Hadamard product.
+    """
+    expr = sp.sympify(expr)
+    if isinstance(expr, sp.Indexed):
+        return vectors[expr.base]
+    if isinstance(expr, Component):
+        fn, _, arg = expr.args
+        return VectorFunction(fn, vectors[arg])
+    if isinstance(expr, sp.Mul):
+        coeff, factors = expr.as_coeff_mul()
+        factors = [to_vector(f, vectors) for f in factors]
+        body = factors[0] if len(factors) == 1 else Hadamard(*factors)
+        return coeff * body if coeff != 1 else body
+    if expr.args:
+        return expr.func(*[to_vector(a, vectors) for a in expr.args])
+    return expr
+
+
+def decompose_entry(entry, i, j):
+    """Split a Jacobian entry into ``c * delta_ij + sum_H c_H * dH_i/dx_j``.
+
+    Returns ``(c, {H: c_H})`` with element-wise coefficients in index i.
+    Raises ValueError when the entry has another shape.
+    """
+    diagonal = sp.S.Zero
+    partials: dict = {}
+    for term in sp.Add.make_args(sp.expand(entry)):
+        if term == 0:
+            continue
+        deltas = [f for f in sp.Mul.make_args(term) if isinstance(f, sp.KroneckerDelta)]
+        parts = [f for f in sp.Mul.make_args(term) if isinstance(f, ComponentPartial)]
+        if len(deltas) == 1 and not parts and set(deltas[0].args) == {i, j}:
+            diagonal += term / deltas[0]
+        elif len(parts) == 1 and not deltas and parts[0].args[1] == i and parts[0].args[2] == j:
+            partials[parts[0].args[0]] = partials.get(parts[0].args[0], 0) + term / parts[0]
+        else:
+            raise ValueError(f"Jacobian entry term {term} is neither diagonal nor a conditioner partial")
+    return sp.factor_terms(diagonal), {h: sp.factor_terms(c) for h, c in partials.items()}
+
+
+def entry_to_block(entry, i, j, vectors: dict, arg_vector):
+    """The block matrix (vector notation) whose (i, j) entry is ``entry``."""
+    diagonal, partials = decompose_entry(entry, i, j)
+    if diagonal == 0 and not partials:
+        return ZeroBlock()
+    terms = []
+    if diagonal == 1:
+        terms.append(IdentityBlock())
+    elif diagonal != 0:
+        terms.append(Diag(to_vector(diagonal, vectors)))
+    for fn in sorted(partials, key=str):
+        coeff = partials[fn]
+        jac = JacobianOf(fn, arg_vector)
+        terms.append(jac if coeff == 1 else sp.Mul(Diag(to_vector(coeff, vectors)), jac, evaluate=False))
+    return terms[0] if len(terms) == 1 else sp.Add(*terms, evaluate=False)
+
+
+_LABEL_LATEX: dict[str, str] = {}
+
+
+class Label(sp.Symbol):
+    """A named quantity printed as ``text`` in the terminal and ``latex`` in LaTeX."""
+
+    def __new__(cls, text: str, latex: str | None = None):
+        obj = super().__new__(cls, text)
+        if latex is not None:
+            _LABEL_LATEX[text] = latex
+        return obj
+
+    def _latex(self, printer, exp=None):
+        return _LABEL_LATEX.get(self.name, self.name)

@@ -1,0 +1,1 @@
+"""The numeric layer: lambdified results and the independent numpy references."""

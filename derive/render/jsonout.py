@@ -1,0 +1,60 @@
+"""The JSON renderer: every expression as LaTeX, plain text and SymPy ``srepr``."""
+from __future__ import annotations
+
+import json
+
+import sympy as sp
+
+from ..model import CrossCheck, Derivation, Verdict, Verification
+from .printing import latex, text
+
+SCHEMA_VERSION = 1
+
+
+def expression(expr) -> dict:
+    return {"latex": latex(expr), "text": text(expr), "srepr": sp.srepr(expr)}
+
+
+def verification(v: Verification) -> dict:
+    return {"method": v.method, "passed": v.passed, "detail": v.detail, "residual": v.residual,
+            "tolerance": v.tolerance, "points": v.points}
+
+
+def check(c: CrossCheck) -> dict:
+    return {"name": c.name, "compared_with": c.method, "residual": c.residual, "tolerance": c.tolerance,
+            "passed": c.passed}
+
+
+def _value(value) -> dict:
+    if isinstance(value, Verdict):
+        return {"verdict": value.answer, "question": value.question, "reason": value.reason,
+                "condition": expression(value.condition),
+                "evidence": json.loads(json.dumps(value.evidence, default=str))}
+    return expression(value)
+
+
+def derivation_dict(der: Derivation, include_checks: bool = True) -> dict:
+    out = {
+        "name": der.name,
+        "title": der.title,
+        "summary": der.summary,
+        "givens": [{"lhs": expression(g.lhs), "rhs": expression(g.rhs), "note": g.note} for g in der.givens],
+        "sections": [
+            {"question": s.question, "title": s.title, "text": s.text,
+             "steps": [{"lhs": expression(st.lhs), "rhs": expression(st.rhs), "justification": st.justification,
+                        "verified": st.verified, "verification": verification(st.verification)}
+                       for st in s.steps]}
+            for s in der.sections
+        ],
+        "results": [{"name": r.name, "description": r.description, "lhs": expression(r.lhs), "value": _value(r.value)}
+                    for r in der.results],
+        "symbols": {name: {"srepr": sp.srepr(obj), "latex": latex(obj)} for name, obj in sorted(der.symbols.items())},
+        "all_verified": der.all_verified,
+    }
+    if include_checks:
+        out["checks"] = [check(c) for c in der.checks]
+    return out
+
+
+def dumps(payload) -> str:
+    return json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False) + "\n"

@@ -1,0 +1,30 @@
+"""The verification machinery reports honestly."""
+import pytest
+import sympy as sp
+
+from derive.model import Verification
+from derive.verify import prove_equal
+
+
+def test_true_identity_is_symbolic():
+    x = sp.Symbol("x", real=True)
+    v = prove_equal(sp.sin(x) ** 2 + sp.cos(x) ** 2, 1)
+    assert v.passed and v.method == "symbolic"
+
+
+def test_false_identity_is_unverified():
+    x = sp.Symbol("x", real=True)
+    v = prove_equal(sp.sin(x) ** 2, 1)
+    assert not v.passed and v.method == "unverified"
+
+
+def test_undefined_functions_are_checked_with_random_functions():
+    x = sp.Symbol("x", real=True)
+    f = sp.Function("f")
+    assert not prove_equal(f(x) * 2, f(x) + 1).passed
+    assert prove_equal(sp.diff(f(x) ** 2, x), 2 * f(x) * sp.diff(f(x), x)).passed
+
+
+def test_unverified_cannot_be_marked_passed():
+    with pytest.raises(ValueError):
+        Verification("unverified", True, "no")
