@@ -35,9 +35,49 @@ def _coupling_check(der, opts: Options):
     return cross_checks(der, k=opts.dim // 2, seed=opts.seed)
 
 
+def _vfe_build(opts):
+    from .freeenergy import derive_free_energy
+
+    return derive_free_energy()
+
+
+def _vfe_check(der, opts):
+    from .numeric.variational import vfe_checks
+
+    return vfe_checks(der, seed=opts.seed)
+
+
+def _kl_build(opts):
+    from .kl import derive_kl
+
+    return derive_kl()
+
+
+def _kl_check(der, opts):
+    from .numeric.variational import kl_checks
+
+    return kl_checks(der, seed=opts.seed)
+
+
+def _reparam_build(opts):
+    from .reparam import derive_reparam
+
+    return derive_reparam()
+
+
+def _reparam_check(der, opts):
+    from .numeric.variational import reparam_checks
+
+    return reparam_checks(der, seed=opts.seed)
+
+
 ENTRIES: dict[str, Entry] = {
     "coupling": Entry("coupling", "1.1-1.3", "affine coupling block: inverse, Jacobian, determinant, volume",
                       _coupling_build, _coupling_check),
+    "vfe": Entry("vfe", "2.1", "variational free energy: F(q) = log p(x) - KL(q || p(z|x))", _vfe_build, _vfe_check),
+    "kl": Entry("kl", "2.2-2.3", "KL of factorised Gaussians: sum over dimensions, closed form", _kl_build, _kl_check),
+    "reparam": Entry("reparam", "2.4", "reparameterisation gradient by backpropagation", _reparam_build,
+                     _reparam_check),
 }
 
 

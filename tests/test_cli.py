@@ -13,7 +13,8 @@ def run(*args):
 def test_list_names_the_derivations():
     out = run("list")
     assert out.returncode == 0
-    assert "coupling" in out.stdout
+    for name in ("coupling", "vfe", "kl", "reparam"):
+        assert name in out.stdout
 
 
 def test_show_and_check_coupling_pass():
@@ -52,3 +53,13 @@ def test_bad_arguments_are_one_line_exit_2(args):
     out = run(*args)
     assert out.returncode == 2
     assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("name", ["vfe", "kl", "reparam"])
+def test_show_and_check_variational(name):
+    show = run("show", name)
+    assert show.returncode == 0, show.stderr
+    assert "UNVERIFIED" not in show.stdout
+    check = run("check", name, "--json")
+    assert check.returncode == 0
+    assert all(c["passed"] for c in json.loads(check.stdout)["checks"])

@@ -65,6 +65,9 @@ def render(derivation: Derivation, console: Console, show_checks: bool = True) -
             console.print(Text(f"[{sec.question}.{n}] {step.justification}", style="cyan"))
             console.print(_equation(step.lhs, step.rhs, width))
             console.print(verification_mark(step))
+    if "tree" in derivation.figures:
+        console.rule("[bold]Computation graph (output first, inputs last)")
+        console.print(Text(derivation.figures["tree"]))
     console.rule("[bold]Results")
     for res in derivation.results:
         console.print(Text(f"{res.name}: {res.description}", style="bold"))

@@ -1,0 +1,123 @@
+"""The variational free energy identity (seed 2.1).
+
+From the definitions F(q) = E_q[log p(x|z)] - KL(q(z) || p(z)) and
+KL(a || b) = E_a[log a - log b], rewrite rules (definition of KL, linearity,
+the product rule p(x, z) = p(x|z) p(z), Bayes' rule p(x, z) = p(z|x) p(x),
+E_q[1] = 1) are applied one at a time until F(q) = log p(x) - KL(q || p(z|x)).
+Each step is verified on integrands with the density relations as rewrite
+rules; the identity is then checked exactly in a conjugate Gaussian model.
+"""
+from __future__ import annotations
+
+import sympy as sp
+
+from .gaussian import expectation, normal_pdf
+from .model import Derivation, Given, Result, Step, Verification
+from .notation import Label
+from .probability import (KL, Density, Expect, fold_kl, integrand, kl_definition, merge_expectations, normalise,
+                          split_constants)
+from .verify import exact, prove_equal
+
+
+def _symbols():
+    x, z = sp.symbols("x z", real=True)
+    q = Density.make("q", z)
+    return {
+        "x": x, "z": z, "q": q,
+        "p_z": Density.make("p", z),
+        "p_x": Density.make("p", x),
+        "p_xz": Density.make("p", x, z),
+        "p_x_given_z": Density.make("p", x, given=z),
+        "p_z_given_x": Density.make("p", z, given=x),
+    }
+
+
+def derive_free_energy() -> Derivation:
+    s = _symbols()
+    q, z = s["q"], s["z"]
+    product_rule = {s["p_x_given_z"]: s["p_xz"] / s["p_z"]}   # p(x, z) = p(x|z) p(z)
+    bayes_rule = {s["p_xz"]: s["p_z_given_x"] * s["p_x"]}      # p(x, z) = p(z|x) p(x)
+    # both conditionals in terms of the joint: p(x|z) = p(x, z)/p(z), p(z|x) = p(x, z)/p(x)
+    rules = {s["p_x_given_z"]: s["p_xz"] / s["p_z"], s["p_z_given_x"]: s["p_xz"] / s["p_x"]}
+
+    def same_integrand(a, b, used: str) -> Verification:
+        ia = sp.expand(sp.expand_log(integrand(a, q).subs(rules), force=True))
+        ib = sp.expand(sp.expand_log(integrand(b, q).subs(rules), force=True))
+        v = prove_equal(ia, ib, allow_numeric=False)
+        if v.passed:
+            return Verification("symbolic", True, "integrands agree with p(x|z) = p(x,z)/p(z), "
+                                "p(z|x) = p(x,z)/p(x) and ∫ q dz = 1")
+        return v
+
+    F = Label("F(q)", r"\mathcal{F}(q)")
+    start = Expect(sp.log(s["p_x_given_z"]), q) - KL(q, s["p_z"])
+    der = Derivation("vfe", "Variational free energy", "F(q) = E_q[log p(x|z)] - KL(q(z) || p(z)) "
+                     "equals log p(x) - KL(q(z) || p(z|x)).")
+    der.givens += [
+        Given(F, start, "the variational free energy"),
+        Given(KL(q, s["p_z"]), kl_definition(KL(q, s["p_z"])), "definition of the KL divergence"),
+        Given(s["p_xz"], s["p_x_given_z"] * s["p_z"], "product rule"),
+        Given(s["p_xz"], s["p_z_given_x"] * s["p_x"], "Bayes' rule"),
+    ]
+    der.symbols.update({k: v for k, v in s.items()})
+    sec = der.section("The free energy identity", "2.1", "Each rewrite is checked on the integrand of the "
+                      "expectation, with p(x|z) = p(z|x) p(x) / p(z) and ∫ q(z) dz = 1.")
+    chain = [
+        ("definition of KL", kl_definition),
+        ("linearity of expectation", merge_expectations),
+        ("product rule: log p(x|z) + log p(z) = log p(x, z)",
+         lambda e: e.replace(Expect, lambda f, qq: Expect(sp.expand(sp.expand_log(f.subs(product_rule), force=True)), qq))),
+        ("Bayes' rule: log p(x, z) = log p(z|x) + log p(x)",
+         lambda e: e.replace(Expect, lambda f, qq: Expect(sp.expand(sp.expand_log(f.subs(bayes_rule), force=True)), qq))),
+        ("log p(x) does not depend on z: linearity of expectation", lambda e: split_constants(e, z)),
+        ("E_q[1] = 1 (q is a density)", normalise),
+        ("definition of KL", fold_kl),
+    ]
+    current = start
+    sec.steps.append(Step(F, start, "definition of the variational free energy",
+                          Verification("symbolic", True, "the definition itself")))
+    for reason, rule in chain:
+        nxt = rule(current)
+        if nxt == current:
+            continue
+        sec.steps.append(Step(current, nxt, reason, same_integrand(current, nxt, reason), continues=True))
+        current = nxt
+    target = sp.log(s["p_x"]) - KL(q, s["p_z_given_x"])
+    if sp.simplify(current - target) != 0:
+        sec.steps.append(Step(current, target, "expected end of the chain not reached",
+                              Verification("unverified", False, "the rewrites did not reach the target")))
+    der.results.append(Result("vfe.identity", F, current, "the free energy in terms of the evidence"))
+
+    # exact check in a conjugate model where every term has a closed form
+    ex = der.section("Exact check in a conjugate Gaussian model", "2.1",
+                     "p(z) = N(0, 1), p(x|z) = N(x; z, τ²), q(z) = N(m, v). The evidence p(x) and the posterior "
+                     "p(z|x) are computed (by integration and Bayes' rule), then both sides of the identity "
+                     "by integration.")
+    x = s["x"]
+    m = sp.Symbol("m", real=True)
+    v, tau = sp.symbols("v tau", positive=True)
+    prior, lik, qd = normal_pdf(z, 0, 1), normal_pdf(x, z, tau ** 2), normal_pdf(z, m, v)
+    evidence = sp.simplify(sp.integrate(sp.expand(lik * prior), (z, -sp.oo, sp.oo), conds="none"))
+    posterior = sp.simplify(lik * prior / evidence)
+    ex.steps.append(Step(s["p_x"], evidence, "p(x) = ∫ p(x|z) p(z) dz",
+                         exact("p(x) integrates to 1 over x",
+                               sp.integrate(evidence, (x, -sp.oo, sp.oo), conds="none"), 1)))
+    post_check = exact("the posterior integrates to 1 and equals a Gaussian in z after completing the square",
+                       sp.integrate(sp.expand(posterior), (z, -sp.oo, sp.oo), conds="none"), 1)
+    ex.steps.append(Step(s["p_z_given_x"], posterior, "Bayes' rule: p(z|x) = p(x|z) p(z) / p(x)", post_check))
+    def tidy(e):
+        e = sp.expand(sp.expand_log(sp.simplify(e), force=True))
+        return sp.collect(e, [m ** 2, m, v], sp.factor)
+
+    lhs = tidy(expectation(sp.log(lik), z, m, v) - expectation(sp.log(qd) - sp.log(prior), z, m, v))
+    kl_post = sp.simplify(expectation(sp.log(qd) - sp.log(posterior), z, m, v))
+    rhs = tidy(sp.log(evidence) - kl_post)
+    ex.steps.append(Step(F, lhs, "E_q[log p(x|z)] - KL(q || p(z)) by integration",
+                         exact("both sides by integration; their difference simplifies to 0",
+                               sp.expand_log(lhs, force=True), sp.expand_log(rhs, force=True))))
+    ex.steps.append(Step(lhs, rhs, "log p(x) - KL(q || p(z|x)) by integration",
+                         exact("difference simplifies to 0", sp.expand_log(lhs, force=True),
+                               sp.expand_log(rhs, force=True)), continues=True))
+    der.results.append(Result("vfe.conjugate", F, rhs, "the free energy of the conjugate model"))
+    der.data.update({"conjugate": {"x": x, "m": m, "v": v, "tau": tau, "free_energy": rhs, "lhs": lhs}})
+    return der

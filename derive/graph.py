@@ -1,0 +1,135 @@
+"""A computation graph with a symbolic reverse-mode sweep (micrograd-style).
+
+Each node holds a SymPy symbol and, unless it is an input, a local expression
+in its parents' symbols.  :meth:`Graph.backward` visits the nodes in reverse
+topological order and gives each the adjoint
+
+    bar(n) = sum over children c of bar(c) * d c / d n   (local partial),
+
+recording every chain-rule term it collects, so a node used by several
+children (or used directly and through another node) gets all its paths.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+
+@dataclass
+class Node:
+    name: str
+    symbol: sp.Symbol
+    expr: sp.Expr | None = None          # None for an input
+    parents: tuple[str, ...] = ()
+    latex: str = ""
+
+
+@dataclass
+class Sweep:
+    """The result of a reverse sweep: adjoints and the terms each collected."""
+
+    order: list[str]
+    adjoint: dict[str, sp.Expr]
+    terms: dict[str, list[tuple[str, sp.Expr]]] = field(default_factory=dict)
+
+
+class Graph:
+    def __init__(self):
+        self.nodes: dict[str, Node] = {}
+
+    def input(self, name: str, symbol: sp.Symbol, latex: str = "") -> sp.Symbol:
+        self.nodes[name] = Node(name, symbol, None, (), latex or sp.latex(symbol))
+        return symbol
+
+    def op(self, name: str, symbol: sp.Symbol, expr, latex: str = "") -> sp.Symbol:
+        expr = sp.sympify(expr)
+        parents = tuple(n.name for n in self.nodes.values() if expr.has(n.symbol))
+        self.nodes[name] = Node(name, symbol, expr, parents, latex or sp.latex(symbol))
+        return symbol
+
+    def children(self, name: str) -> list[str]:
+        return [n.name for n in self.nodes.values() if name in n.parents]
+
+    def local_partial(self, child: str, parent: str):
+        c, p = self.nodes[child], self.nodes[parent]
+        return sp.diff(c.expr, p.symbol)
+
+    def values(self) -> dict:
+        """Each node's value in terms of the inputs (forward pass)."""
+        out = {}
+        for n in self.nodes.values():
+            out[n.symbol] = n.symbol if n.expr is None else sp.simplify(n.expr.subs(out))
+        return out
+
+    def backward(self, output: str) -> Sweep:
+        order = list(self.nodes)[::-1]
+        order = order[order.index(output):]
+        adjoint = {output: sp.S.One}
+        terms = {output: []}
+        for name in order[1:]:
+            contributions = [(c, adjoint[c] * self.local_partial(c, name))
+                             for c in self.children(name) if c in adjoint]
+            terms[name] = contributions
+            adjoint[name] = sp.Add(*[t for _, t in contributions])
+        return Sweep(order, adjoint, terms)
+
+    def descendants(self, name: str) -> set[str]:
+        out, todo = set(), [name]
+        while todo:
+            for c in self.children(todo.pop()):
+                if c not in out:
+                    out.add(c)
+                    todo.append(c)
+        return out
+
+    def output_in_terms_of(self, output: str, name: str):
+        """The output with every node downstream of ``name`` expanded, ``name`` kept free."""
+        down = self.descendants(name)
+        expr = self.nodes[output].symbol
+        for _ in range(len(self.nodes)):
+            expr = expr.subs({self.nodes[d].symbol: self.nodes[d].expr for d in down if self.nodes[d].expr is not None})
+        return expr
+
+    def to_dot(self) -> str:
+        lines = ["digraph G {", "  rankdir=LR;"]
+        for n in self.nodes.values():
+            shape = "box" if n.expr is None else "ellipse"
+            lines.append(f'  "{n.name}" [shape={shape}];')
+        for n in self.nodes.values():
+            for p in n.parents:
+                lines.append(f'  "{p}" -> "{n.name}";')
+        lines.append("}")
+        return "\n".join(lines) + "\n"
+
+    def to_tikz(self) -> str:
+        """A TikZ picture: inputs in the first column, each node one column right of its last parent."""
+        depth = {}
+        for n in self.nodes.values():
+            depth[n.name] = 0 if not n.parents else 1 + max(depth[p] for p in n.parents)
+        rows: dict[int, int] = {}
+        lines = [r"\begin{tikzpicture}[>=stealth, node distance=1.6cm, every node/.style={draw, minimum size=0.9cm}]"]
+        for n in self.nodes.values():
+            d = depth[n.name]
+            r = rows.get(d, 0)
+            rows[d] = r + 1
+            shape = "rectangle" if n.expr is None else "circle"
+            lines.append(rf"  \node[{shape}] ({n.name}) at ({2.4 * d:.1f}, {-1.4 * r:.1f}) {{${n.latex}$}};")
+        for n in self.nodes.values():
+            for p in n.parents:
+                lines.append(rf"  \draw[->] ({p}) -- ({n.name});")
+        lines.append(r"\end{tikzpicture}")
+        return "\n".join(lines) + "\n"
+
+    def text_tree(self, output: str) -> str:
+        """The graph as an indented tree, from the output back to the inputs."""
+        lines = []
+
+        def walk(name, indent):
+            n = self.nodes[name]
+            lines.append("  " * indent + f"{n.name} = {sp.sstr(n.expr) if n.expr is not None else '(input)'}")
+            for p in n.parents:
+                walk(p, indent + 1)
+
+        walk(output, 0)
+        return "\n".join(lines)

@@ -1,0 +1,91 @@
+"""Numeric cross-checks of the free energy, KL and reparameterisation results.
+
+The references here use only numpy/scipy: Gaussian log-densities written out,
+quadrature (scipy.integrate.quad), Monte Carlo means with standard errors
+(agreement within 4 standard errors), and central finite differences.
+"""
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+from scipy import integrate
+
+from ..model import CrossCheck
+from .reference import gaussian_logpdf, mc_mean
+
+Z_BOUND = 4.0  # Monte Carlo agreement within this many standard errors
+
+
+def vfe_checks(der, seed: int = 0, n: int = 200_000) -> list[CrossCheck]:
+    c = der.data["conjugate"]
+    f = sp.lambdify((c["x"], c["m"], c["v"], c["tau"]), c["free_energy"], "numpy")
+    rng = np.random.default_rng(seed)
+    out = []
+    for x, m, v, tau in [(0.7, -0.3, 0.5, 0.8), (-1.5, 0.4, 1.3, 2.0)]:
+        z = rng.normal(m, np.sqrt(v), size=n)
+        est, se = mc_mean(gaussian_logpdf(x, z, tau) + gaussian_logpdf(z, 0, 1) - gaussian_logpdf(z, m, np.sqrt(v)))
+        out.append(CrossCheck.compare(f"F(q) conjugate model (x={x}, m={m}, v={v}, tau={tau})",
+                                      f"Monte Carlo, n={n}: |derived - MC| / SE",
+                                      abs(f(x, m, v, tau) - est) / se, Z_BOUND))
+    return out
+
+
+def kl_checks(der, seed: int = 0, n: int = 200_000) -> list[CrossCheck]:
+    mu, sigma = der.data["mu"], der.data["sigma"]
+    pm, ps = (float(v) for v in der.data["prior"])
+    kl = sp.lambdify((mu, sigma), der.data["closed_form"], "numpy")
+    rng = np.random.default_rng(seed)
+    out = []
+    cases = [(0.3, 0.8), (-1.2, 1.7), (2.0, 1e-3), (1e3, 0.5), (-1e3, 1e-3)]
+    for m, s in cases:
+        def integrand(u):  # z = m + s u, u ~ N(0, 1): the integrand of KL in u
+            z = m + s * u
+            return np.exp(gaussian_logpdf(u, 0, 1)) * (gaussian_logpdf(z, m, s) - gaussian_logpdf(z, pm, ps))
+        quad, _ = integrate.quad(integrand, -40, 40, epsabs=0, epsrel=1e-12, limit=200)
+        value = kl(m, s)
+        out.append(CrossCheck.compare(f"KL closed form (mu={m:g}, sigma={s:g})", "relative error vs scipy quad",
+                                      abs(value - quad) / max(1.0, abs(quad)), 1e-9))
+        if abs(m) < 100:
+            z = rng.normal(m, s, size=n)
+            est, se = mc_mean(gaussian_logpdf(z, m, s) - gaussian_logpdf(z, pm, ps))
+            out.append(CrossCheck.compare(f"KL closed form (mu={m:g}, sigma={s:g})", f"Monte Carlo, n={n}: |derived - MC| / SE",
+                                          abs(value - est) / se, Z_BOUND))
+    return out
+
+
+def reparam_checks(der, seed: int = 0, n: int = 1_000_000) -> list[CrossCheck]:
+    mu, sigma, eps = der.data["symbols"]
+    g_mu, g_sigma = (sp.lambdify((mu, sigma, eps), g, "numpy") for g in der.data["grad"])
+    m_mu, m_sigma = (sp.lambdify((mu, sigma), g, "numpy") for g in der.data["mean"])
+    v_mu, v_sigma = (sp.lambdify((mu, sigma), g, "numpy") for g in der.data["variance"])
+    prior = der.data["graph"].nodes["s"].expr
+    z_sym = der.data["graph"].nodes["z"].symbol
+    prior_fn = sp.lambdify(z_sym, prior, "numpy")  # log p from the definition of node s
+
+    def t_ref(m, s, e):  # t = log q(z) - log p(z), written with numpy
+        z = m + s * e
+        return gaussian_logpdf(z, m, s) - prior_fn(z)
+
+    rng = np.random.default_rng(seed)
+    out = []
+    for m, s in [(0.4, 0.9), (-1.3, 0.35)]:
+        e = rng.normal(size=n)
+        h = 1e-5
+        fd_mu = (t_ref(m + h, s, e) - t_ref(m - h, s, e)) / (2 * h)
+        fd_sigma = (t_ref(m, s + h, e) - t_ref(m, s - h, e)) / (2 * h)
+        gm, gs = g_mu(m, s, e) + 0 * e, g_sigma(m, s, e) + 0 * e
+        out.append(CrossCheck.compare(f"per-sample d t/d mu (mu={m}, sigma={s})", "max |derived - central FD|",
+                                      np.max(np.abs(gm - fd_mu)[:1000]), 1e-6))
+        out.append(CrossCheck.compare(f"per-sample d t/d sigma (mu={m}, sigma={s})", "max |derived - central FD|",
+                                      np.max(np.abs(gs - fd_sigma)[:1000]), 1e-5))
+        for label, fd, mean, var in (("mu", fd_mu, m_mu(m, s), v_mu(m, s)), ("sigma", fd_sigma, m_sigma(m, s), v_sigma(m, s))):
+            est, se = mc_mean(fd)
+            out.append(CrossCheck.compare(f"E[d t/d {label}] (mu={m}, sigma={s})",
+                                          f"MC mean of FD gradients, n={n}: |analytic - MC| / SE",
+                                          abs(est - mean) / se, Z_BOUND))
+            dev2 = (fd - est) ** 2
+            var_est, var_se = mc_mean(dev2)
+            out.append(CrossCheck.compare(f"Var[d t/d {label}] (mu={m}, sigma={s})",
+                                          f"empirical variance, n={n}: |derived - empirical| / SE",
+                                          abs(var_est - var) / var_se, Z_BOUND))
+    return out

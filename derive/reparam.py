@@ -1,0 +1,115 @@
+"""The reparameterisation gradient of KL(q_i || p_i) by backpropagation (seed 2.4).
+
+Equations (2): z = mu + sigma eps, r = log q(z), s = log p(z), t = r - s, held
+as a computation graph.  A symbolic reverse sweep gives the per-sample
+gradient (dt/dmu, dt/dsigma) at fixed eps.  r depends on mu and sigma both
+directly (through q's parameters) and through z: the sweep collects both.
+Unbiasedness: E_eps[grad] equals the gradient of the closed form of 2.3;
+the estimator's variance follows by integrating over eps ~ N(0, 1).
+"""
+from __future__ import annotations
+
+import sympy as sp
+
+from .gaussian import expectation, log_normal_pdf
+from .graph import Graph
+from .model import Derivation, Given, Result, Step, Verification
+from .notation import Label
+from .verify import combine, exact, prove_equal
+
+
+def build_graph(prior_mean=0, prior_std=1):
+    mu = sp.Symbol("mu", real=True)
+    sigma = sp.Symbol("sigma", positive=True)
+    eps = sp.Symbol("epsilon", real=True)
+    z, r, s, t = sp.symbols("z r s t", real=True)
+    g = Graph()
+    g.input("mu", mu, r"\mu")
+    g.input("sigma", sigma, r"\sigma")
+    g.input("eps", eps, r"\epsilon")
+    g.op("z", z, mu + sigma * eps, "z")
+    g.op("r", r, log_normal_pdf(z, mu, sigma ** 2), "r")
+    g.op("s", s, log_normal_pdf(z, sp.sympify(prior_mean), sp.sympify(prior_std) ** 2), "s")
+    g.op("t", t, r - s, "t")
+    return g
+
+
+def derive_reparam(prior_mean=0, prior_std=1, closed_form=None) -> Derivation:
+    """``closed_form``: KL(q_i || p_i) in (mu, sigma) from 2.3 (derived here if not given)."""
+    if closed_form is None:
+        from .kl import derive_kl
+
+        closed_form = derive_kl(prior_mean, prior_std).data["closed_form"]
+    g = build_graph(prior_mean, prior_std)
+    N = g.nodes
+    mu, sigma, eps = N["mu"].symbol, N["sigma"].symbol, N["eps"].symbol
+    der = Derivation("reparam", "Reparameterisation gradient by backpropagation",
+                     "z = mu + sigma eps, r = log q(z), s = log p(z), t = r - s; grad_theta KL = E_eps[grad_theta t]")
+    for name in ("z", "r", "s", "t"):
+        der.givens.append(Given(N[name].symbol, N[name].expr, f"node {name} of equations (2)"))
+    der.symbols.update({"mu": mu, "sigma": sigma, "epsilon": eps, "z": N["z"].symbol, "r": N["r"].symbol,
+                        "s": N["s"].symbol, "t": N["t"].symbol})
+    der.figures.update({"dot": g.to_dot(), "tikz": g.to_tikz(), "tree": g.text_tree("t")})
+    sweep = g.backward("t")
+    values = g.values()
+    sec = der.section("Backward sweep", "2.4",
+                      "Adjoints in reverse order, t̄ = 1. Each adjoint collects one chain-rule term per child: "
+                      "μ̄ and σ̄ collect from z and also directly from r, because r = log q(z) uses μ and σ as "
+                      "the parameters of q.")
+    bars = {}
+    for name in sweep.order:
+        bar = Label(f"bar_{name}", rf"\bar{{{N[name].latex}}}")
+        bars[name] = bar
+        total = sweep.adjoint[name]
+        in_inputs = sp.simplify(total.subs(values).subs(values))
+        reference = sp.diff(g.output_in_terms_of("t", name), N[name].symbol).subs(values).subs(values)
+        collected = ", ".join(c for c, _ in sweep.terms[name]) or "seed"
+        sec.steps.append(Step(bar, in_inputs,
+                              f"adjoint of {name}: collects from {collected}: "
+                              + " + ".join(sp.sstr(t) for _, t in sweep.terms[name]) if sweep.terms[name]
+                              else "the output's adjoint is 1",
+                              prove_equal(in_inputs, reference) if sweep.terms[name]
+                              else Verification("symbolic", True, "the definition of the sweep"),
+                              ))
+    der.data["sweep"] = sweep
+    grad_mu = sp.simplify(sweep.adjoint["mu"].subs(values).subs(values))
+    grad_sigma = sp.expand(sp.simplify(sweep.adjoint["sigma"].subs(values).subs(values)))
+    t_composed = g.output_in_terms_of("t", "mu").subs(values)
+    res = der.section("The stochastic gradient and its properties", "2.4",
+                      "Per sample eps ~ N(0, 1): the gradient estimate, its mean and its variance.")
+    gmu_l, gsig_l = Label("d t/d mu", r"\frac{\partial t}{\partial \mu}"), Label("d t/d sigma", r"\frac{\partial t}{\partial \sigma}")
+    res.steps.append(Step(gmu_l, grad_mu, "μ̄ from the sweep, in terms of μ, σ, ε",
+                          prove_equal(grad_mu, sp.diff(sp.expand(t_composed), mu))))
+    res.steps.append(Step(gsig_l, grad_sigma, "σ̄ from the sweep, in terms of μ, σ, ε",
+                          prove_equal(grad_sigma, sp.diff(sp.expand(t_composed), sigma))))
+    mean_mu = expectation(grad_mu, eps, 0, 1)
+    mean_sigma = expectation(grad_sigma, eps, 0, 1)
+    exact_mu, exact_sigma = sp.diff(closed_form, mu), sp.diff(closed_form, sigma)
+    e_mu = Label("E[d t/d mu]", r"\mathbb{E}_{\epsilon}\left[\frac{\partial t}{\partial \mu}\right]")
+    e_sig = Label("E[d t/d sigma]", r"\mathbb{E}_{\epsilon}\left[\frac{\partial t}{\partial \sigma}\right]")
+    res.steps.append(Step(e_mu, mean_mu, "unbiased: the mean over ε ~ N(0, 1) is ∂KL/∂μ of the closed form (2.3)",
+                          exact("E over eps by integration equals d/dmu of the closed form", mean_mu, exact_mu)))
+    res.steps.append(Step(e_sig, sp.simplify(mean_sigma),
+                          "unbiased: the mean over ε ~ N(0, 1) is ∂KL/∂σ of the closed form (2.3)",
+                          exact("E over eps by integration equals d/dsigma of the closed form", mean_sigma, exact_sigma)))
+    var_mu = sp.simplify(expectation(grad_mu ** 2, eps, 0, 1) - mean_mu ** 2)
+    var_sigma = sp.simplify(expectation(grad_sigma ** 2, eps, 0, 1) - mean_sigma ** 2)
+    v_mu = Label("Var[d t/d mu]", r"\operatorname{Var}_{\epsilon}\left[\frac{\partial t}{\partial \mu}\right]")
+    v_sig = Label("Var[d t/d sigma]", r"\operatorname{Var}_{\epsilon}\left[\frac{\partial t}{\partial \sigma}\right]")
+    res.steps.append(Step(v_mu, var_mu, "variance: E[g²] − E[g]² by integration over ε",
+                          exact("E[(g - E g)^2] integrated directly agrees",
+                                var_mu, expectation(sp.expand((grad_mu - mean_mu) ** 2), eps, 0, 1))))
+    res.steps.append(Step(v_sig, var_sigma, "variance: E[g²] − E[g]² by integration over ε",
+                          exact("E[(g - E g)^2] integrated directly agrees",
+                                var_sigma, expectation(sp.expand((grad_sigma - mean_sigma) ** 2), eps, 0, 1))))
+    der.results += [
+        Result("reparam.grad_mu", gmu_l, grad_mu, "per-sample gradient estimate with respect to mu"),
+        Result("reparam.grad_sigma", gsig_l, grad_sigma, "per-sample gradient estimate with respect to sigma"),
+        Result("reparam.mean", sp.Matrix([e_mu, e_sig]), sp.Matrix([sp.simplify(mean_mu), sp.simplify(mean_sigma)]),
+               "the estimator's mean: the exact gradient"),
+        Result("reparam.variance", sp.Matrix([v_mu, v_sig]), sp.Matrix([var_mu, var_sigma]),
+               "the estimator's variance"),
+    ]
+    der.data.update({"grad": (grad_mu, grad_sigma), "mean": (exact_mu, exact_sigma), "variance": (var_mu, var_sigma),
+                     "symbols": (mu, sigma, eps), "t": t_composed, "graph": g})
+    return der
