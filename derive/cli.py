@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("list", help="list the derivations")
 
     def common(p):
-        p.add_argument("--dim", default="16", help="concrete dimension d = 2k (even; default 16)")
+        p.add_argument("--dim", default="16", help="concrete dimension d = 2k (even; default 16): numeric checks at d, Jacobian written out at d if d <= 8")
         p.add_argument("--variant", default="seed", help=f"coupling variant: {', '.join(VARIANTS)}")
         p.add_argument("--json", action="store_true", help="machine-readable output")
 
@@ -65,7 +65,9 @@ def _options(args):
 
     if args.variant not in VARIANTS:
         raise UsageError(f"--variant must be one of {', '.join(VARIANTS)}, got {args.variant!r}")
-    return Options(dim=_dim(args.dim), variant=args.variant)
+    dim = _dim(args.dim)
+    # the written-out Jacobian: at the user's d when it is small enough to read, else at d = 4
+    return Options(dim=dim, variant=args.variant, explicit_dim=dim if dim <= 8 else 4)
 
 
 def _entry(name: str):

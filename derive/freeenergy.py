@@ -112,12 +112,12 @@ def derive_free_energy() -> Derivation:
     lhs = tidy(expectation(sp.log(lik), z, m, v) - expectation(sp.log(qd) - sp.log(prior), z, m, v))
     kl_post = sp.simplify(expectation(sp.log(qd) - sp.log(posterior), z, m, v))
     rhs = tidy(sp.log(evidence) - kl_post)
-    ex.steps.append(Step(F, lhs, "E_q[log p(x|z)] - KL(q || p(z)) by integration",
+    ex.steps.append(Step(start, lhs, "E_q[log p(x|z)] - KL(q || p(z)) by integration",
                          exact("both sides by integration; their difference simplifies to 0",
                                sp.expand_log(lhs, force=True), sp.expand_log(rhs, force=True))))
-    ex.steps.append(Step(lhs, rhs, "log p(x) - KL(q || p(z|x)) by integration",
-                         exact("difference simplifies to 0", sp.expand_log(lhs, force=True),
-                               sp.expand_log(rhs, force=True)), continues=True))
+    ex.steps.append(Step(current, rhs, "log p(x) - KL(q || p(z|x)) by integration, with p(x) and p(z|x) from above",
+                         exact("equals the previous line: the difference simplifies to 0",
+                               sp.expand_log(lhs, force=True), sp.expand_log(rhs, force=True))))
     der.results.append(Result("vfe.conjugate", F, rhs, "the free energy of the conjugate model"))
     der.data.update({"conjugate": {"x": x, "m": m, "v": v, "tau": tau, "free_energy": rhs, "lhs": lhs}})
     return der

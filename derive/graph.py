@@ -117,7 +117,9 @@ class Graph:
             lines.append(rf"  \node[{shape}] ({n.name}) at ({2.4 * d:.1f}, {-1.4 * r:.1f}) {{${n.latex}$}};")
         for n in self.nodes.values():
             for p in n.parents:
-                lines.append(rf"  \draw[->] ({p}) -- ({n.name});")
+                skip = depth[n.name] - depth[p] > 1      # bend edges that jump over a column
+                path = "to[bend left=35]" if skip else "--"
+                lines.append(rf"  \draw[->] ({p}) {path} ({n.name});")
         lines.append(r"\end{tikzpicture}")
         return "\n".join(lines) + "\n"
 

@@ -155,6 +155,18 @@ class Derivation:
         self.sections.append(sec)
         return sec
 
+    def numbered(self):
+        """(section, [(label, step), ...]) with labels such as ``2.1.5``, counted per question."""
+        count: dict[str, int] = {}
+        out = []
+        for sec in self.sections:
+            rows = []
+            for step in sec.steps:
+                count[sec.question] = count.get(sec.question, 0) + 1
+                rows.append((f"{sec.question}.{count[sec.question]}", step))
+            out.append((sec, rows))
+        return out
+
     @property
     def steps(self) -> list[Step]:
         return [step for sec in self.sections for step in sec.steps]

@@ -12,6 +12,8 @@ class Options:
     dim: int = 16
     variant: str = "seed"
     seed: int = 0
+    #: d of the written-out Jacobian (None: not written out)
+    explicit_dim: int | None = 4
 
 
 @dataclass(frozen=True)
@@ -26,7 +28,7 @@ class Entry:
 def _coupling_build(opts: Options):
     from .coupling import derive_coupling
 
-    return derive_coupling(opts.variant, explicit_dim=opts.dim)
+    return derive_coupling(opts.variant, explicit_dim=opts.explicit_dim)
 
 
 def _coupling_check(der, opts: Options):

@@ -56,21 +56,30 @@ def derive_reparam(prior_mean=0, prior_std=1, closed_form=None) -> Derivation:
                       "Adjoints in reverse order, t̄ = 1. Each adjoint collects one chain-rule term per child: "
                       "μ̄ and σ̄ collect from z and also directly from r, because r = log q(z) uses μ and σ as "
                       "the parameters of q.")
-    bars = {}
+    bars = {name: Label(f"bar_{name}", rf"\bar{{{N[name].latex}}}") for name in sweep.order}
     for name in sweep.order:
-        bar = Label(f"bar_{name}", rf"\bar{{{N[name].latex}}}")
-        bars[name] = bar
-        total = sweep.adjoint[name]
-        in_inputs = sp.simplify(total.subs(values).subs(values))
+        bar = bars[name]
+        in_inputs = sp.simplify(sweep.adjoint[name].subs(values).subs(values))
+        if not sweep.terms[name]:
+            sec.steps.append(Step(bar, sp.S.One, "the output's adjoint is 1 (the sweep starts here)",
+                                  Verification("symbolic", True, "the definition of the sweep")))
+            continue
+        children = [c for c, _ in sweep.terms[name]]
+        chain_rule = sp.Add(*[sp.Mul(bars[c], sp.Derivative(N[c].symbol, N[name].symbol, evaluate=False),
+                                     evaluate=False) for c in children], evaluate=False)
+        collected = sp.Add(*[t for _, t in sweep.terms[name]], evaluate=False)
+        plugged = chain_rule.subs({bars[c]: sweep.adjoint[c] for c in children}).replace(
+            lambda e: isinstance(e, sp.Derivative), lambda e: sp.diff(N[e.expr.name].expr, e.variables[0]))
+        paths = " and ".join(children)
+        sec.steps.append(Step(bar, chain_rule, f"chain rule: {name} feeds {paths}, so its adjoint collects "
+                              f"one term from each", prove_equal(plugged, sweep.adjoint[name])))
+        sec.steps.append(Step(chain_rule, collected, "local partial derivatives of each child, times its adjoint",
+                              prove_equal(plugged, collected), continues=True))
         reference = sp.diff(g.output_in_terms_of("t", name), N[name].symbol).subs(values).subs(values)
-        collected = ", ".join(c for c, _ in sweep.terms[name]) or "seed"
-        sec.steps.append(Step(bar, in_inputs,
-                              f"adjoint of {name}: collects from {collected}: "
-                              + " + ".join(sp.sstr(t) for _, t in sweep.terms[name]) if sweep.terms[name]
-                              else "the output's adjoint is 1",
-                              prove_equal(in_inputs, reference) if sweep.terms[name]
-                              else Verification("symbolic", True, "the definition of the sweep"),
-                              ))
+        if sp.simplify(collected) == in_inputs and not collected.free_symbols:
+            continue
+        sec.steps.append(Step(collected, in_inputs, "forward values substituted: z = μ + σε",
+                              prove_equal(in_inputs, reference), continues=True))
     der.data["sweep"] = sweep
     grad_mu = sp.simplify(sweep.adjoint["mu"].subs(values).subs(values))
     grad_sigma = sp.expand(sp.simplify(sweep.adjoint["sigma"].subs(values).subs(values)))

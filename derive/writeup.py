@@ -1,18 +1,29 @@
-"""``derive all``: print every derivation, run every check, export the writeup."""
+"""``derive all``: print every derivation, run every check, export the writeup.
+
+Outputs (in ``outputs/`` or ``--out``): ``writeup.tex``, ``writeup.md``,
+``derivations.json`` and, when a LaTeX engine is installed, ``writeup.pdf``.
+Everything is produced in memory first and each file is then renamed into
+place, so a failing run leaves the previous outputs as they were.
+"""
 from __future__ import annotations
 
+import shutil
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
-from .atomic import write_all_atomic
+from .atomic import write_all_atomic, write_atomic
 
 
-def build_everything(opts):
+def build_everything(opts, status=None):
     """Build and check every registered derivation (in the registry's order)."""
     from .registry import ENTRIES
 
     derivations = []
     for entry in ENTRIES.values():
+        if status is not None:
+            status.update(f"deriving {entry.name} ({entry.question}) and running its cross-checks")
         der = entry.build(opts)
         der.checks = entry.check(der, opts)
         derivations.append(der)
@@ -20,17 +31,41 @@ def build_everything(opts):
 
 
 def render_files(derivations) -> dict[str, str]:
+    from .render import latex, markdown
     from .render.jsonout import derivation_dict, dumps
 
     payload = {"schema_version": 1, "derivations": [derivation_dict(d) for d in derivations]}
-    return {"derivations.json": dumps(payload)}
+    return {"derivations.json": dumps(payload), "writeup.tex": latex.render_document(derivations),
+            "writeup.md": markdown.render_document(derivations)}
+
+
+def compile_pdf(tex: str) -> tuple[bytes | None, str]:
+    """Compile with latexmk or pdflatex; returns (pdf bytes or None, message)."""
+    engine = shutil.which("latexmk") or shutil.which("pdflatex")
+    if engine is None:
+        return None, ("no LaTeX engine found: install TeX Live (e.g. apt-get install texlive-latex-extra "
+                      "texlive-pictures latexmk) to get writeup.pdf")
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "writeup.tex").write_text(tex, encoding="utf-8")
+        if engine.endswith("latexmk"):
+            cmd = [engine, "-pdf", "-interaction=nonstopmode", "-halt-on-error", "writeup.tex"]
+        else:
+            cmd = [engine, "-interaction=nonstopmode", "-halt-on-error", "writeup.tex"]
+        runs = 1 if engine.endswith("latexmk") else 2
+        for _ in range(runs):
+            proc = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, errors="replace", timeout=600)
+            if proc.returncode != 0:
+                errors = [ln for ln in proc.stdout.splitlines() if ln.startswith("!") or ln.startswith("l.")]
+                return None, "LaTeX failed:\n" + "\n".join(errors[:20] or proc.stdout.splitlines()[-20:])
+        return (Path(tmp) / "writeup.pdf").read_bytes(), "compiled writeup.pdf"
 
 
 def run_all(opts, out: str = "outputs", check_only: bool = False, quiet: bool = False, pdf: bool = True) -> int:
     from rich.console import Console
 
     console = Console(highlight=False, quiet=quiet)
-    derivations = build_everything(opts)
+    with console.status("deriving", spinner="dots") as status:
+        derivations = build_everything(opts, status)
     if not quiet:
         from .render.terminal import render
 
@@ -38,17 +73,29 @@ def run_all(opts, out: str = "outputs", check_only: bool = False, quiet: bool = 
             render(der, console)
     files = render_files(derivations)
     out_dir = Path(out)
+    ok = all(d.all_verified and d.all_checks_pass for d in derivations)
     if check_only:
-        stale = [name for name, text in files.items()
+        stale = [name for name, text in sorted(files.items())
                  if not (out_dir / name).exists() or (out_dir / name).read_text(encoding="utf-8") != text]
         if stale:
             print(f"derive: stale outputs in {out_dir}: {', '.join(stale)}", file=sys.stderr)
             return 1
         console.print(f"{out_dir}: all outputs are current")
-    else:
-        write_all_atomic({out_dir / name: text for name, text in files.items()})
-        console.print(f"wrote {', '.join(sorted(files))} to {out_dir}")
-    ok = all(d.all_verified and d.all_checks_pass for d in derivations)
+        return 0 if ok else 1
+    if out_dir.exists() and not out_dir.is_dir():
+        print(f"derive: error: --out {out_dir} is not a folder", file=sys.stderr)
+        return 2
+    pdf_bytes = None
+    if pdf:
+        with console.status("compiling writeup.pdf", spinner="dots"):
+            pdf_bytes, message = compile_pdf(files["writeup.tex"])
+        if pdf_bytes is None:
+            print(f"derive: {message}", file=sys.stderr)
+    write_all_atomic({out_dir / name: text for name, text in files.items()})
+    if pdf_bytes is not None:
+        write_atomic(out_dir / "writeup.pdf", pdf_bytes)
+    written = sorted(files) + (["writeup.pdf"] if pdf_bytes is not None else [])
+    console.print(f"wrote {', '.join(written)} to {out_dir}")
     if not ok:
         print("derive: some steps are unverified or some cross-checks failed", file=sys.stderr)
     return 0 if ok else 1

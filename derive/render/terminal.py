@@ -57,12 +57,12 @@ def render(derivation: Derivation, console: Console, show_checks: bool = True) -
             parts.append(_equation(g.lhs, g.rhs, width))
             parts.append(Text(f"  ({g.note})", style="dim"))
     console.print(Panel(Group(*parts), title=f"[bold]{derivation.title}[/bold]", expand=True))
-    for sec in derivation.sections:
+    for sec, rows in derivation.numbered():
         console.rule(f"[bold]{sec.question} {sec.title}")
         if sec.text:
             console.print(Text(sec.text, style="italic"))
-        for n, step in enumerate(sec.steps, 1):
-            console.print(Text(f"[{sec.question}.{n}] {step.justification}", style="cyan"))
+        for label, step in rows:
+            console.print(Text(f"[{label}] {step.justification}", style="cyan"))
             console.print(_equation(step.lhs, step.rhs, width))
             console.print(verification_mark(step))
     if "tree" in derivation.figures:
