@@ -35,7 +35,7 @@ def decide_general(derivation, logdet) -> Verdict:
     counterexample is evaluated with their numeric lambdas and checked against
     an independent slogdet.
     """
-    condition = sp.Eq(logdet, 0)
+    condition = sp.Eq(logdet, 0, evaluate=False)
     if _simplifies_to_zero(logdet):
         return Verdict(QUESTION, True, condition,
                        "Yes: the log-determinant simplifies to 0 for every k, F, G and s, so det ∂y/∂x = 1.",
@@ -49,6 +49,11 @@ def decide_general(derivation, logdet) -> Verdict:
                    "exactly when the condition holds for all x; the counterexample has "
                    f"|det| = {example['det']:.6g} (slogdet of an independent finite-difference Jacobian agrees).",
                    example)
+
+
+def _sig(value, digits: int = 10) -> float:
+    """A float rounded to ``digits`` significant digits (stable across numpy builds)."""
+    return float(f"{float(value):.{digits}g}")
 
 
 def counterexample(derivation, k: int = 2, seed: int = 1) -> dict:
@@ -67,16 +72,16 @@ def counterexample(derivation, k: int = 2, seed: int = 1) -> dict:
         "G": f"tanh(W_G x2 + b_G), W_G = {np.round(block.G.W, 3).tolist()}, b_G = {np.round(block.G.b, 3).tolist()}",
         "s": np.round(block.s, 3).tolist(),
         "x": np.round(x[0], 3).tolist(),
-        "logdet": float(ld[0]),
-        "det": float(np.exp(ld[0])),
-        "slogdet_of_fd_jacobian": float(ld_ref[0]),
+        "logdet": _sig(ld[0]),
+        "det": _sig(np.exp(ld[0])),
+        "slogdet_of_fd_jacobian": _sig(ld_ref[0]),
     }
 
 
 def decide_block(block, logdet, points: int = 20, seed: int = 0) -> Verdict:
     """Verdict for an explicit block (concrete F, G, s, possibly with parameters)."""
     ld = block.instantiate(logdet)
-    condition = sp.Eq(ld, 0)
+    condition = sp.Eq(ld, 0, evaluate=False)
     if _simplifies_to_zero(ld):
         return Verdict(QUESTION, True, condition, "Yes: the log-determinant simplifies to 0.",
                        {"proof": "simplify(log|det|) = 0"})
@@ -88,6 +93,6 @@ def decide_block(block, logdet, points: int = 20, seed: int = 0) -> Verdict:
         if abs(value) > 1e-6:
             return Verdict(QUESTION, False, condition,
                            f"No: at the point below log|det| = {value:.6g}, so |det| = {np.exp(value):.6g} ≠ 1.",
-                           {"point": {str(s): float(v) for s, v in point.items()}, "logdet": value})
+                           {"point": {str(s): _sig(v) for s, v in point.items()}, "logdet": _sig(value)})
     return Verdict(QUESTION, None, condition,
                    f"Undetermined: no symbolic proof, and log|det| vanished at {points} random points.", {})

@@ -26,6 +26,12 @@ class DeriveLatexPrinter(LatexPrinter):
         head, sub = _split(expr.name)
         return f"{head}_{{{sub}}}" if sub else head
 
+    def _print_Derivative(self, expr):
+        # a derivative of a named quantity (a graph node, an indexed entry) is always partial here
+        if len(expr.variables) == 1 and isinstance(expr.expr, (sp.Symbol, sp.Indexed)):
+            return (rf"\frac{{\partial {self._print(expr.expr)}}}{{\partial {self._print(expr.variables[0])}}}")
+        return super()._print_Derivative(expr)
+
 
 class DerivePrettyPrinter(PrettyPrinter):
     def _print_Indexed(self, expr):
