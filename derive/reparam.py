@@ -36,13 +36,14 @@ def build_graph(prior_mean=0, prior_std=1):
 
 def derive_reparam(prior_mean=0, prior_std=1, closed_form=None) -> Derivation:
     """``closed_form``: KL(q_i || p_i) in (mu, sigma) from 2.3 (derived here if not given)."""
-    if closed_form is None:
-        from .kl import derive_kl
-
-        closed_form = derive_kl(prior_mean, prior_std).data["closed_form"]
     g = build_graph(prior_mean, prior_std)
     N = g.nodes
     mu, sigma, eps = N["mu"].symbol, N["sigma"].symbol, N["eps"].symbol
+    if closed_form is None:  # KL(q || p) by integration over z, as in 2.3
+        zz = sp.Symbol("z", real=True)
+        closed_form = expectation(log_normal_pdf(zz, mu, sigma ** 2)
+                                  - log_normal_pdf(zz, sp.sympify(prior_mean), sp.sympify(prior_std) ** 2),
+                                  zz, mu, sigma ** 2)
     der = Derivation("reparam", "Reparameterisation gradient by backpropagation",
                      "z = mu + sigma eps, r = log q(z), s = log p(z), t = r - s; grad_theta KL = E_eps[grad_theta t]")
     for name in ("z", "r", "s", "t"):

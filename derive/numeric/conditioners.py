@@ -49,7 +49,9 @@ class Layer:
         return x2 @ self.W.T + self.b
 
     def __call__(self, x2):
-        return np.broadcast_to(self._act(self._pre(x2)), np.shape(self._pre(x2))).astype(float)
+        u = self._pre(x2)
+        out = self._act(u)
+        return out if np.shape(out) == u.shape else np.broadcast_to(out, u.shape)
 
     def jacobian(self, x2):
         """dF/dx2 with shape (..., k, k)."""

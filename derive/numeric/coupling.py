@@ -37,7 +37,10 @@ class _ArrayNames:
         return expr.replace(lambda e: isinstance(e, sp.Indexed), lambda e: self.by_base[e.base])
 
     def lambdify(self, expr, extra=()):
-        return sp.lambdify([*self.args, *extra], self.arrayify(expr), "numpy", cse=True)
+        fn = sp.lambdify([*self.args, *extra], self.arrayify(expr), "numpy", cse=True)
+        used = self.arrayify(expr).free_symbols
+        fn.needs_F, fn.needs_G = self.F in used, self.G in used
+        return fn
 
 
 class NumericCoupling:
@@ -68,17 +71,19 @@ class NumericCoupling:
                                  {fn: names.lambdify(c) for fn, c in partials.items()})
 
     # -- helpers ---------------------------------------------------------
-    def _values(self, x1=None, x2=None, y1=None, y2=None):
+    def _values(self, x1=None, x2=None, y1=None, y2=None, need=()):
+        """Arguments of the lambdas; F(x2), G(x2) are evaluated only if a lambda in ``need`` uses them."""
         shape = (x2 if x2 is not None else y2).shape
-        zero = np.zeros(shape)
-        Fv = self.F(x2) if x2 is not None else zero
-        Gv = self.G(x2) if x2 is not None else zero
+        zero = 0.0
+        Fv = self.F(x2) if x2 is not None and any(f.needs_F for f in need) else zero
+        Gv = self.G(x2) if x2 is not None and any(f.needs_G for f in need) else zero
         pick = lambda a: zero if a is None else a  # noqa: E731
-        return [pick(x1), pick(x2), pick(y1), pick(y2), np.broadcast_to(self.s, shape), Fv, Gv], shape
+        return [pick(x1), pick(x2), pick(y1), pick(y2), self.s, Fv, Gv], shape
 
     @staticmethod
     def _full(value, shape):
-        return np.broadcast_to(np.asarray(value, dtype=float), shape)
+        value = np.asarray(value, dtype=float)
+        return value if value.shape == shape else np.broadcast_to(value, shape)
 
     def _split(self, v):
         v = np.asarray(v, dtype=float)
@@ -89,24 +94,26 @@ class NumericCoupling:
     # -- the derived maps ------------------------------------------------
     def forward(self, x):
         x1, x2 = self._split(x)
-        args, shape = self._values(x1=x1, x2=x2)
+        args, shape = self._values(x1=x1, x2=x2, need=(self._y1, self._y2))
         return np.concatenate([self._full(self._y1(*args), shape), self._full(self._y2(*args), shape)], axis=-1)
 
     def inverse(self, y):
         y1, y2 = self._split(y)
         args, shape = self._values(y1=y1, y2=y2)
         x2 = self._full(self._x2(*args), shape)
-        args, _ = self._values(y1=y1, y2=y2, x2=x2)
+        args, _ = self._values(y1=y1, y2=y2, x2=x2, need=(self._x1,))
         x1 = self._full(self._x1(*args), shape)
         return np.concatenate([x1, x2], axis=-1)
 
     def logdet(self, x):
         x1, x2 = self._split(x)
-        args, shape = self._values(x1=x1, x2=x2)
+        args, shape = self._values(x1=x1, x2=x2, need=[fn for _, fn in self._logdet_terms])
         total = np.zeros(shape[:-1])
         for summed, fn in self._logdet_terms:
-            value = fn(*args)
-            total = total + (self._full(value, shape).sum(axis=-1) if summed else value)
+            value = np.asarray(fn(*args), dtype=float)
+            if summed:  # sum over the k components; a term constant in the batch is summed once
+                value = value.sum(axis=-1) if value.ndim else value * shape[-1]
+            total = total + value
         return total
 
     def forward_and_logdet(self, x):
@@ -120,7 +127,8 @@ class NumericCoupling:
     def jacobian(self, x):
         """The derived Jacobian as an explicit array of shape (..., 2k, 2k)."""
         x1, x2 = self._split(x)
-        args, shape = self._values(x1=x1, x2=x2)
+        lambdas = [fn for diag, parts in self._blocks.values() for fn in (diag, *parts.values())]
+        args, shape = self._values(x1=x1, x2=x2, need=lambdas)
         S = SYMBOLS
         jacs = {S.F: self.F.jacobian(x2), S.G: self.G.jacobian(x2)}
         k = self.k
