@@ -40,8 +40,19 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("list", help="list the derivations")
 
     def common(p):
-        p.add_argument("--dim", default="16", help="concrete dimension d = 2k (even; default 16): numeric checks at d, Jacobian written out at d if d <= 8")
-        p.add_argument("--variant", default="seed", help=f"coupling variant: {', '.join(VARIANTS)}")
+        p.add_argument("--dim", default=None,
+                       help="concrete dimension d = 2k (even; default 16, or 4 with --F/--G/--s): numeric checks "
+                            "at d, Jacobian written out at d if d <= 8")
+        p.add_argument("--variant", default=None, help=f"coupling variant: {', '.join(VARIANTS)}")
+        p.add_argument("--F", default=None, help="your F: element-wise in x (tanh(x)) or [expr in x2_1..x2_k, ...]")
+        p.add_argument("--G", default=None, help="your G, as --F")
+        p.add_argument("--s", default=None, help="your scales s: k numbers separated by commas, or one number")
+        p.add_argument("--prior-mean", default=None, help="prior mean of 2.2-2.4 (default 0)")
+        p.add_argument("--prior-std", default=None, help="prior standard deviation of 2.2-2.4 (default 1)")
+        p.add_argument("--mu", default=None, help="worked example of the KL: mu (with --sigma)")
+        p.add_argument("--sigma", default=None, help="worked example of the KL: sigma > 0 (with --mu)")
+        p.add_argument("--config", default=None, help="a TOML file with any of these options (the command line wins)")
+        p.add_argument("--time-limit", default=None, help="seconds one derivation may take (default 300)")
         p.add_argument("--json", action="store_true", help="machine-readable output")
 
     show = sub.add_parser("show", help="print a derivation step by step")
@@ -60,14 +71,109 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+CONFIG_KEYS = {"variant", "dim", "F", "G", "s", "prior_mean", "prior_std", "mu", "sigma", "time_limit"}
+MAX_CONFIG_BYTES = 100_000
+
+
+def _read_config(path: str) -> dict:
+    """The TOML config: only known keys, strings or numbers."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    import os
+
+    if not os.path.isfile(path):
+        raise UsageError(f"--config: no such file {path!r}")
+    if os.path.getsize(path) > MAX_CONFIG_BYTES:
+        raise UsageError(f"--config: {path!r} is larger than {MAX_CONFIG_BYTES} bytes")
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UsageError(f"--config: {path!r} is not valid TOML ({str(exc).splitlines()[0]})") from None
+    unknown = sorted(set(data) - CONFIG_KEYS)
+    if unknown:
+        raise UsageError(f"--config: unknown key {unknown[0]!r}; known: {', '.join(sorted(CONFIG_KEYS))}")
+    out = {}
+    for key, value in data.items():
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise UsageError(f"--config: {key} must be a string or a number")
+        out[key] = str(value)
+    return out
+
+
+def _number(text: str, what: str, positive: bool = False):
+    from .parse import ParseError, parse
+
+    try:
+        value = parse(text, {}, what=what)
+    except ParseError as exc:
+        raise UsageError(str(exc)) from None
+    if not value.is_number or not value.is_real:
+        raise UsageError(f"{what} must be a real number, got {text!r}")
+    if positive and not value.is_positive:
+        raise UsageError(f"{what} must be positive, got {text!r}")
+    return value
+
+
 def _options(args):
     from .registry import Options
 
-    if args.variant not in VARIANTS:
-        raise UsageError(f"--variant must be one of {', '.join(VARIANTS)}, got {args.variant!r}")
-    dim = _dim(args.dim)
-    # the written-out Jacobian: at the user's d when it is small enough to read, else at d = 4
-    return Options(dim=dim, variant=args.variant, explicit_dim=dim if dim <= 8 else 4)
+    cfg = _read_config(args.config) if args.config else {}
+
+    def get(name):
+        value = getattr(args, name, None)
+        return value if value is not None else cfg.get(name)
+
+    variant = get("variant") or "seed"
+    if variant not in VARIANTS:
+        raise UsageError(f"--variant must be one of {', '.join(VARIANTS)}, got {variant!r}")
+    custom = any(get(n) is not None for n in ("F", "G", "s"))
+    dim = _dim(get("dim") or ("4" if custom else "16"))
+    if custom:
+        from .custom import MAX_CUSTOM_DIM
+
+        if dim > MAX_CUSTOM_DIM:
+            raise UsageError(f"--dim {dim}: a block with your own F, G, s is derived up to d = {MAX_CUSTOM_DIM}")
+    prior_mean = _number(get("prior_mean"), "--prior-mean") if get("prior_mean") is not None else 0
+    prior_std = _number(get("prior_std"), "--prior-std", positive=True) if get("prior_std") is not None else 1
+    example = None
+    if (get("mu") is None) != (get("sigma") is None):
+        raise UsageError("--mu and --sigma go together")
+    if get("mu") is not None:
+        example = (_number(get("mu"), "--mu"), _number(get("sigma"), "--sigma", positive=True))
+    limit = get("time_limit")
+    seconds = 300.0
+    if limit is not None:
+        if not re.fullmatch(r"[0-9]{1,5}(\.[0-9]+)?", limit.strip()) or not 0 < float(limit) <= 86400:
+            raise UsageError(f"--time-limit must be a number of seconds between 0 and 86400, got {limit!r}")
+        seconds = float(limit)
+    opts = Options(dim=dim, variant=variant, explicit_dim=dim if dim <= 8 else 4, F=get("F"), G=get("G"),
+                   s=get("s"), prior_mean=prior_mean, prior_std=prior_std, example=example)
+    if custom:
+        from .custom import BlockSpec, build_block
+        from .parse import ParseError
+
+        try:  # validate the user's block before any derivation runs
+            build_block(BlockSpec(opts.variant, opts.dim, opts.F, opts.G, opts.s))
+        except ParseError as exc:
+            raise UsageError(str(exc)) from None
+    return opts, seconds
+
+
+def _build(entry, opts, seconds):
+    """Build one derivation under the wall-clock limit."""
+    from .verify import DerivationTimeout, time_limit
+
+    try:
+        with time_limit(seconds, f"derivation of {entry.name}") as mine:
+            return entry.build(opts)
+    except DerivationTimeout as exc:
+        from . import verify
+
+        raise UsageError(f"{exc.what} ran out of time after {exc.seconds:g} s "
+                         f"(in step: {verify.ACTIVITY}); nothing was written") from None
 
 
 def _entry(name: str):
@@ -94,8 +200,8 @@ def cmd_list(args) -> int:
 
 def cmd_show(args) -> int:
     entry = _entry(args.name)
-    opts = _options(args)
-    der = entry.build(opts)
+    opts, seconds = _options(args)
+    der = _build(entry, opts, seconds)
     if args.json:
         from .render.jsonout import derivation_dict, dumps
 
@@ -109,8 +215,8 @@ def cmd_show(args) -> int:
 
 def cmd_check(args) -> int:
     entry = _entry(args.name)
-    opts = _options(args)
-    der = entry.build(opts)
+    opts, seconds = _options(args)
+    der = _build(entry, opts, seconds)
     der.checks = entry.check(der, opts)
     if args.json:
         from .render.jsonout import check, dumps
@@ -131,8 +237,9 @@ def cmd_check(args) -> int:
 def cmd_all(args) -> int:
     from .writeup import run_all
 
-    return run_all(_options(args), out=args.out, check_only=args.check_only, quiet=args.quiet,
-                   pdf=not args.no_pdf)
+    opts, seconds = _options(args)
+    return run_all(opts, out=args.out, check_only=args.check_only, quiet=args.quiet, pdf=not args.no_pdf,
+                   build=lambda entry: _build(entry, opts, seconds))
 
 
 COMMANDS = {"list": cmd_list, "show": cmd_show, "check": cmd_check, "all": cmd_all}
@@ -152,6 +259,15 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("derive: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # an internal error: one line, unless DERIVE_DEBUG asks for the traceback
+        import os
+
+        if os.environ.get("DERIVE_DEBUG"):
+            raise
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        print(f"derive: internal error: {type(exc).__name__}: {first} (set DERIVE_DEBUG=1 for details)",
+              file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -301,7 +301,7 @@ def derive_coupling(variant: CouplingVariant | str = "seed", check_dims=CHECK_DI
         jac.steps.append(Step(Label(f"∂y/∂x (d={explicit_dim})", rf"\left.\frac{{\partial y}}{{\partial x}}\right|_{{d={explicit_dim}}}"), explicit,
                               f"the blocks written out at d = {explicit_dim} (k = {blk.k}) with undefined F_n, G_n",
                               prove_equal(explicit, blk.jacobian())))
-    der.data.update({"entries": entries, "x1_solution": x1_sol, "x2_solution": x2_sol,
+    der.data.update({"variant": variant.name, "entries": entries, "x1_solution": x1_sol, "x2_solution": x2_sol,
                 "y1_definition": y1_def, "y2_definition": y2_def})
 
     # ---- 1.3 determinant and log-determinant -------------------------------

@@ -61,7 +61,8 @@ def _evaluate(expr, n: int, prior_mean, prior_std):
     return sp.expand(sp.expand_log(expr, force=True))
 
 
-def derive_kl(prior_mean=0, prior_std=1) -> Derivation:
+def derive_kl(prior_mean=0, prior_std=1, example=None) -> Derivation:
+    """``example``: optional numbers (mu, sigma) at which the closed form is also evaluated."""
     prior_mean, prior_std = sp.sympify(prior_mean), sp.sympify(prior_std)
     der = Derivation("kl", "KL divergence of factorised Gaussians",
                      f"q(z) = prod_i N(z_i; mu_i, sigma_i^2), p(z) = prod_i N(z_i; {prior_mean}, {prior_std}^2)")
@@ -142,6 +143,15 @@ def derive_kl(prior_mean=0, prior_std=1) -> Derivation:
                                   "substitution agrees with direct integration")))
     der.results.append(Result("kl.gaussian", KL(qa, pa), general, "KL between two univariate Gaussians"))
     der.results.append(Result("kl.closed_form", KL(qi, pi_), half, "KL(q_i || p_i) of the seed"))
+    if example is not None:
+        m_ex, s_ex = (sp.sympify(v) for v in example)
+        value = sp.nsimplify(half.subs({mu_s: m_ex, sig_s: s_ex}))
+        direct_ex = expectation(sp.log(normal_pdf(zz, m_ex, s_ex ** 2)) - sp.log(normal_pdf(zz, prior_mean, prior_std ** 2)),
+                                zz, m_ex, s_ex ** 2)
+        lhs = KL(Density.make("N", m_ex, s_ex ** 2), Density.make("N", prior_mean, prior_std ** 2))
+        sec.steps.append(Step(lhs, value, f"worked example: mu = {m_ex}, sigma = {s_ex}",
+                              exact("equals a direct integration at these numbers", value, direct_ex)))
+        der.results.append(Result("kl.example", lhs, value, f"the KL at mu = {m_ex}, sigma = {s_ex}"))
     der.data.update({"mu": mu_s, "sigma": sig_s, "closed_form": special, "general": general,
                      "general_symbols": (m1, s1, m2, s2), "prior": (prior_mean, prior_std)})
     return der

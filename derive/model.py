@@ -151,6 +151,9 @@ class Derivation:
     data: dict[str, Any] = field(default_factory=dict)
 
     def section(self, title: str, question: str, text: str = "") -> Section:
+        from . import verify
+
+        verify.ACTIVITY = f"{self.name} {question} {title}"
         sec = Section(title, question, text)
         self.sections.append(sec)
         return sec

@@ -14,6 +14,19 @@ class Options:
     seed: int = 0
     #: d of the written-out Jacobian (None: not written out)
     explicit_dim: int | None = 4
+    #: the user's own conditioners and scales, as text (see derive.custom)
+    F: str | None = None
+    G: str | None = None
+    s: str | None = None
+    #: the prior N(prior_mean, prior_std^2) of 2.2-2.4, as SymPy numbers
+    prior_mean: object = 0
+    prior_std: object = 1
+    #: a worked example (mu, sigma) for the KL, as SymPy numbers
+    example: tuple | None = None
+
+    @property
+    def custom_block(self) -> bool:
+        return any(v is not None for v in (self.F, self.G, self.s))
 
 
 @dataclass(frozen=True)
@@ -26,6 +39,10 @@ class Entry:
 
 
 def _coupling_build(opts: Options):
+    if opts.custom_block:
+        from .custom import BlockSpec, derive_user_block
+
+        return derive_user_block(BlockSpec(opts.variant, opts.dim, opts.F, opts.G, opts.s))
     from .coupling import derive_coupling
 
     return derive_coupling(opts.variant, explicit_dim=opts.explicit_dim)
@@ -34,7 +51,7 @@ def _coupling_build(opts: Options):
 def _coupling_check(der, opts: Options):
     from .numeric.coupling import cross_checks
 
-    return cross_checks(der, k=opts.dim // 2, seed=opts.seed)
+    return cross_checks(der, k=opts.dim // 2, seed=opts.seed, batch=16 if opts.dim <= 256 else 4)
 
 
 def _vfe_build(opts):
@@ -52,7 +69,7 @@ def _vfe_check(der, opts):
 def _kl_build(opts):
     from .kl import derive_kl
 
-    return derive_kl()
+    return derive_kl(opts.prior_mean, opts.prior_std, example=opts.example)
 
 
 def _kl_check(der, opts):
@@ -64,7 +81,7 @@ def _kl_check(der, opts):
 def _reparam_build(opts):
     from .reparam import derive_reparam
 
-    return derive_reparam()
+    return derive_reparam(opts.prior_mean, opts.prior_std)
 
 
 def _reparam_check(der, opts):

@@ -17,6 +17,7 @@ import math
 import random
 import signal
 import threading
+import time
 from contextlib import contextmanager
 
 import sympy as sp
@@ -28,44 +29,61 @@ from .model import Verification
 class DerivationTimeout(RuntimeError):
     """A symbolic computation ran past its wall-clock limit."""
 
-    def __init__(self, what: str, seconds: float):
+    def __init__(self, what: str, seconds: float, token=None):
         super().__init__(f"{what} ran out of time after {seconds:g} s")
         self.what = what
         self.seconds = seconds
+        self.token = token
 
 
-_active_limit = threading.local()
+#: what the derivation is doing now (named in a time-out message)
+ACTIVITY = "starting"
+
+_limits: list = []  # stack of [deadline, what, seconds, token], innermost last
+
+
+def _arm() -> None:
+    if _limits:
+        remaining = min(d for d, *_ in _limits) - time.monotonic()
+        signal.setitimer(signal.ITIMER_REAL, max(remaining, 1e-3))
+    else:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def _expired(signum, frame):
+    now = time.monotonic()
+    due = [lim for lim in _limits if lim[0] <= now + 1e-3]
+    if not due:
+        _arm()
+        return
+    # the outermost expired limit wins: its owner is the one that must stop
+    deadline, what, seconds, token = due[0]
+    raise DerivationTimeout(what, seconds, token)
 
 
 @contextmanager
 def time_limit(seconds: float | None, what: str):
     """Raise :class:`DerivationTimeout` if the block runs longer than ``seconds``.
 
-    Uses SIGALRM, so it only acts in the main thread; nested limits keep the
-    outer one (the inner block simply runs under it).
+    Limits nest: each one's deadline is kept, and the exception carries the
+    ``token`` yielded by the limit that expired, so a caller catches only its
+    own time-out and lets an enclosing one through.  Uses SIGALRM: in other
+    threads than the main one the block runs without a limit.
     """
-    usable = (
-        seconds is not None
-        and threading.current_thread() is threading.main_thread()
-        and hasattr(signal, "setitimer")
-        and not getattr(_active_limit, "on", False)
-    )
-    if not usable:
-        yield
+    token = object()
+    if seconds is None or threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield token
         return
-
-    def _expired(signum, frame):
-        raise DerivationTimeout(what, seconds)
-
-    previous = signal.signal(signal.SIGALRM, _expired)
-    _active_limit.on = True
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    if not _limits:
+        signal.signal(signal.SIGALRM, _expired)
+    entry = [time.monotonic() + seconds, what, seconds, token]
+    _limits.append(entry)
+    _arm()
     try:
-        yield
+        yield token
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-        _active_limit.on = False
+        _limits.remove(entry)
+        _arm()
 
 
 def _difference(lhs, rhs):
@@ -83,7 +101,7 @@ def _is_zero(expr) -> bool:
 def _symbolic_zero(diff, seconds: float) -> bool:
     """True when SymPy reduces ``diff`` to exactly zero within ``seconds``."""
     try:
-        with time_limit(seconds, "simplify"):
+        with time_limit(seconds, "simplify") as mine:
             cand = diff.doit() if hasattr(diff, "doit") else diff
             if _is_zero(cand):
                 return True
@@ -92,7 +110,9 @@ def _symbolic_zero(diff, seconds: float) -> bool:
                 return True
             cand = cand.applyfunc(sp.simplify) if isinstance(cand, sp.MatrixBase) else sp.simplify(cand)
             return _is_zero(cand)
-    except DerivationTimeout:
+    except DerivationTimeout as exc:
+        if exc.token is not mine:
+            raise
         return False
 
 
@@ -137,9 +157,13 @@ def prove_equal(lhs, rhs, *, seconds: float = 20.0, numeric_points: int = 24,
     if not allow_numeric:
         return Verification("unverified", False, "simplify(lhs - rhs) did not reduce to 0")
     try:
-        with time_limit(seconds, "numeric check"):
+        with time_limit(seconds, "numeric check") as mine:
             residual = numeric_residual(diff, numeric_points)
-    except (DerivationTimeout, TypeError, ValueError) as exc:
+    except DerivationTimeout as exc:
+        if exc.token is not mine:
+            raise
+        return Verification("unverified", False, f"no symbolic proof; numeric check ran out of time ({exc})")
+    except (TypeError, ValueError) as exc:
         return Verification("unverified", False, f"no symbolic proof; numeric check failed to run ({exc})")
     passed = residual <= tolerance
     if not passed:

@@ -7,6 +7,7 @@ place, so a failing run leaves the previous outputs as they were.
 """
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -17,7 +18,7 @@ from pathlib import Path
 from .atomic import write_all_atomic, write_atomic
 
 
-def build_everything(opts, status=None):
+def build_everything(opts, status=None, build=None):
     """Build and check every registered derivation (in the registry's order)."""
     from .registry import ENTRIES
 
@@ -25,7 +26,7 @@ def build_everything(opts, status=None):
     for entry in ENTRIES.values():
         if status is not None:
             status.update(f"deriving {entry.name} ({entry.question}) and running its cross-checks")
-        der = entry.build(opts)
+        der = build(entry) if build is not None else entry.build(opts)
         der.checks = entry.check(der, opts)
         derivations.append(der)
     return derivations
@@ -68,19 +69,21 @@ def compile_pdf(tex: str) -> tuple[bytes | None, str]:
             cmd = [engine, "-interaction=nonstopmode", "-halt-on-error", "writeup.tex"]
         runs = 1 if engine.endswith("latexmk") else 2
         for _ in range(runs):
-            proc = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, errors="replace", timeout=600)
+            env = {**os.environ, "SOURCE_DATE_EPOCH": "0", "FORCE_SOURCE_DATE": "1"}  # reproducible PDF
+            proc = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, errors="replace", timeout=600, env=env)
             if proc.returncode != 0:
                 errors = [ln for ln in proc.stdout.splitlines() if ln.startswith("!") or ln.startswith("l.")]
                 return None, "LaTeX failed:\n" + "\n".join(errors[:20] or proc.stdout.splitlines()[-20:])
         return (Path(tmp) / "writeup.pdf").read_bytes(), "compiled writeup.pdf"
 
 
-def run_all(opts, out: str = "outputs", check_only: bool = False, quiet: bool = False, pdf: bool = True) -> int:
+def run_all(opts, out: str = "outputs", check_only: bool = False, quiet: bool = False, pdf: bool = True,
+            build=None) -> int:
     from rich.console import Console
 
     console = Console(highlight=False, quiet=quiet)
     with console.status("deriving", spinner="dots") as status:
-        derivations = build_everything(opts, status)
+        derivations = build_everything(opts, status, build)
     if not quiet:
         from .render.terminal import render
 

@@ -28,3 +28,23 @@ def test_undefined_functions_are_checked_with_random_functions():
 def test_unverified_cannot_be_marked_passed():
     with pytest.raises(ValueError):
         Verification("unverified", True, "no")
+
+
+def test_time_limits_nest_and_the_outer_one_is_not_swallowed():
+    import time as _time
+
+    from derive.verify import DerivationTimeout, time_limit
+
+    # the inner limit expires first and is caught by its owner
+    with time_limit(5, "outer"):
+        with pytest.raises(DerivationTimeout) as inner:
+            with time_limit(0.05, "inner"):
+                _time.sleep(1)
+        assert inner.value.what == "inner"
+    # an outer limit expiring inside prove_equal's own limit reaches the outer caller
+    x = sp.Symbol("x", real=True)
+    with pytest.raises(DerivationTimeout) as outer:
+        with time_limit(0.2, "whole derivation"):
+            while True:
+                prove_equal(sp.sin(x) ** 2, 1, seconds=30)
+    assert outer.value.what == "whole derivation"

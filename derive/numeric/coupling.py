@@ -145,7 +145,7 @@ class NumericCoupling:
 
 
 def variant_name(derivation: Derivation) -> str:
-    return derivation.name.split("[", 1)[1].rstrip("]") if "[" in derivation.name else "seed"
+    return derivation.data["variant"]
 
 
 def reference_map(derivation: Derivation, block: NumericCoupling):
@@ -169,9 +169,38 @@ def random_instance(derivation: Derivation, k: int, seed: int = 0):
 
 
 def cross_checks(derivation: Derivation, k: int = 8, batch: int = 16, seed: int = 0) -> list[CrossCheck]:
-    """Compare every derived lambda with independent numpy code at random points."""
-    block, rng = random_instance(derivation, k, seed)
-    x = rng.normal(size=(batch, 2 * k))
+    """Compare every derived lambda with independent numpy code at random points.
+
+    For a derivation of the user's own block (``data['user_block']``) the
+    block's own F, G, s are used; otherwise fixed random tanh layers.
+    """
+    user = derivation.data.get("user_block")
+    if user is not None:
+        from sympy.core.function import AppliedUndef
+
+        from ..custom import ExpressionConditioner
+        from .conditioners import Layer
+
+        rng = np.random.default_rng(seed)
+        k = user.k
+
+        def concrete(comps):  # the user's conditioner, or a random tanh layer where it was left general
+            if any(sp.sympify(c).atoms(AppliedUndef) for c in comps):
+                return Layer.random(k, rng)
+            return ExpressionConditioner(comps, user.x2)
+
+        F, G = concrete(user.F), concrete(user.G)
+        s = ([float(v) for v in user.s] if all(sp.sympify(v).is_number for v in user.s)
+             else rng.normal(size=k) * 0.3)
+        block = NumericCoupling(derivation, F, G, s)
+    else:
+        block, rng = random_instance(derivation, k, seed)
+    return check_block(derivation, block, rng.normal(size=(batch, 2 * k)), rng)
+
+
+def check_block(derivation: Derivation, block: NumericCoupling, x, rng) -> list[CrossCheck]:
+    k = block.k
+    batch = x.shape[0]
     ref = reference_map(derivation, block)
     y = block.forward(x)
     y_ref = ref(x)

@@ -1,0 +1,180 @@
+"""A safe parser for user expressions: Python's ``ast`` with a whitelist.
+
+User text never reaches ``eval``, ``exec``, ``sympify`` or ``parse_expr``.  It
+is parsed by :func:`ast.parse` (which only builds a tree; it runs nothing),
+every node is checked against a whitelist, and the SymPy expression is built
+directly from the checked tree.
+
+Allowed: numbers, the caller's variable names, ``pi`` and ``e``, the binary
+operators + - * / **, unary + and -, parentheses, and calls of the functions
+in :data:`FUNCTIONS` with the right number of positional arguments.
+Refused with a :class:`ParseError` naming the column: anything else, and
+inputs past the limits (length, nesting depth, literal size, exponent size).
+"""
+from __future__ import annotations
+
+import ast
+import math
+
+import sympy as sp
+
+MAX_LENGTH = 2000
+MAX_DEPTH = 40
+MAX_LITERAL_DIGITS = 20
+MAX_EXPONENT = 64
+MAX_NODES = 2000
+
+
+class ParseError(ValueError):
+    """User input refused; ``str()`` is one line naming the problem and where it is."""
+
+
+def _sigmoid(u):
+    return 1 / (1 + sp.exp(-u))
+
+
+def _softplus(u):
+    return sp.log(1 + sp.exp(u))
+
+
+FUNCTIONS = {
+    "exp": (1, sp.exp), "log": (1, sp.log), "sin": (1, sp.sin), "cos": (1, sp.cos), "tanh": (1, sp.tanh),
+    "sigmoid": (1, _sigmoid), "softplus": (1, _softplus), "sqrt": (1, sp.sqrt), "abs": (1, sp.Abs),
+}
+CONSTANTS = {"pi": sp.pi, "e": sp.E}
+
+
+def _where(node, source: str) -> str:
+    col = getattr(node, "col_offset", None)
+    if col is None:
+        return ""
+    token = ast.get_source_segment(source, node) or ""
+    token = token if len(token) <= 30 else token[:27] + "..."
+    return f" at column {col + 1} ({token!r})"
+
+
+def _prescan(text: str, what: str) -> None:
+    if not text.strip():
+        raise ParseError(f"{what}: empty expression")
+    if len(text) > MAX_LENGTH:
+        raise ParseError(f"{what}: expression is {len(text)} characters long, the limit is {MAX_LENGTH}")
+    for pos, ch in enumerate(text):
+        if not (ch.isascii() and (ch.isprintable() or ch == " ")):
+            raise ParseError(f"{what}: character {ch!r} (U+{ord(ch):04X}) at column {pos + 1} is not allowed")
+    depth = 0
+    for pos, ch in enumerate(text):
+        depth += ch in "([{"
+        depth -= ch in ")]}"
+        if depth > MAX_DEPTH:
+            raise ParseError(f"{what}: brackets nested deeper than {MAX_DEPTH} at column {pos + 1}")
+
+
+def parse(text: str, variables: dict, *, what: str = "expression", allow_list: bool = False):
+    """The SymPy expression (or list of expressions, if ``allow_list``) for ``text``.
+
+    ``variables`` maps allowed names to SymPy symbols.
+    """
+    if not isinstance(text, str):
+        raise ParseError(f"{what}: expected text, got {type(text).__name__}")
+    _prescan(text, what)
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as exc:
+        col = f" at column {exc.offset}" if exc.offset else ""
+        raise ParseError(f"{what}: not a valid expression{col}") from None
+    except (RecursionError, MemoryError, ValueError):
+        raise ParseError(f"{what}: expression too deeply nested") from None
+    source = text.strip()
+    if sum(1 for _ in ast.walk(tree)) > MAX_NODES:
+        raise ParseError(f"{what}: expression has more than {MAX_NODES} parts")
+    body = tree.body
+    if allow_list and isinstance(body, (ast.List, ast.Tuple)):
+        if not body.elts:
+            raise ParseError(f"{what}: empty list")
+        return [_build(e, variables, source, what, 0) for e in body.elts]
+    return _build(body, variables, source, what, 0)
+
+
+def _number(node, source, what):
+    value = node.value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ParseError(f"{what}: only numbers are allowed as literals{_where(node, source)}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ParseError(f"{what}: number out of range{_where(node, source)}")
+    digits = len(str(abs(value)).replace(".", "").lstrip("0"))
+    if digits > MAX_LITERAL_DIGITS or abs(value) > 10 ** MAX_LITERAL_DIGITS:
+        raise ParseError(f"{what}: number too large{_where(node, source)}")
+    if isinstance(value, int):
+        return sp.Integer(value)
+    return sp.Rational(ast.get_source_segment(source, node)) if "e" not in (ast.get_source_segment(source, node) or "e").lower() \
+        else sp.Float(value)
+
+
+_BINOPS = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
+           ast.Div: lambda a, b: a / b}
+
+
+def _build(node, variables, source, what, depth):
+    if depth > MAX_DEPTH:
+        raise ParseError(f"{what}: expression nested deeper than {MAX_DEPTH}{_where(node, source)}")
+    rec = lambda n: _build(n, variables, source, what, depth + 1)  # noqa: E731
+    if isinstance(node, ast.Constant):
+        return _number(node, source, what)
+    if isinstance(node, ast.Name):
+        if node.id in variables:
+            return variables[node.id]
+        if node.id in CONSTANTS:
+            return CONSTANTS[node.id]
+        if node.id in FUNCTIONS:
+            raise ParseError(f"{what}: function {node.id!r} used without arguments{_where(node, source)}")
+        allowed = ", ".join(sorted(variables))
+        raise ParseError(f"{what}: unknown name {node.id!r}{_where(node, source)}; allowed variables: {allowed}")
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        value = rec(node.operand)
+        return -value if isinstance(node.op, ast.USub) else value
+    if isinstance(node, ast.BinOp):
+        if type(node.op) in _BINOPS:
+            left, right = rec(node.left), rec(node.right)
+            if isinstance(node.op, ast.Div) and right == 0:
+                raise ParseError(f"{what}: division by zero{_where(node, source)}")
+            return _BINOPS[type(node.op)](left, right)
+        if isinstance(node.op, ast.Pow):
+            base, exponent = rec(node.left), rec(node.right)
+            if not exponent.is_number:
+                raise ParseError(f"{what}: exponents must be numbers{_where(node.right, source)}")
+            if abs(exponent) > MAX_EXPONENT:
+                raise ParseError(f"{what}: exponent larger than {MAX_EXPONENT}{_where(node.right, source)}")
+            if base.is_number and abs(sp.N(base)) > 10 ** MAX_LITERAL_DIGITS:
+                raise ParseError(f"{what}: number too large{_where(node, source)}")
+            if base == 0 and exponent.is_negative:
+                raise ParseError(f"{what}: division by zero{_where(node, source)}")
+            return base ** exponent
+        raise ParseError(f"{what}: operator {type(node.op).__name__} is not allowed{_where(node, source)}")
+    if isinstance(node, ast.Call):
+        if not isinstance(node.func, ast.Name):
+            raise ParseError(f"{what}: only calls of named functions are allowed{_where(node, source)}")
+        name = node.func.id
+        if name not in FUNCTIONS:
+            raise ParseError(f"{what}: unknown function {name!r}{_where(node, source)}; allowed: "
+                             + ", ".join(sorted(FUNCTIONS)))
+        if node.keywords:
+            raise ParseError(f"{what}: keyword arguments are not allowed{_where(node, source)}")
+        arity, fn = FUNCTIONS[name]
+        if len(node.args) != arity or any(isinstance(a, ast.Starred) for a in node.args):
+            raise ParseError(f"{what}: {name} takes {arity} argument(s), got {len(node.args)}{_where(node, source)}")
+        return fn(*[rec(a) for a in node.args])
+    kind = type(node).__name__
+    raise ParseError(f"{what}: {kind} is not allowed{_where(node, source)}")
+
+
+def parse_numbers(text: str, *, what: str, count: int) -> list:
+    """A comma-separated list of ``count`` numbers (or one number, repeated)."""
+    values = parse(text if text.strip().startswith("[") else f"[{text}]", {}, what=what, allow_list=True)
+    for v in values:
+        if not v.is_number or not v.is_real:
+            raise ParseError(f"{what}: expected numbers, got {v}")
+    if len(values) == 1:
+        values = values * count
+    if len(values) != count:
+        raise ParseError(f"{what}: expected {count} numbers (k = d/2), got {len(values)}")
+    return values
