@@ -126,11 +126,11 @@ def _options(args):
         value = getattr(args, name, None)
         return value if value is not None else cfg.get(name)
 
-    variant = get("variant") or "seed"
+    variant = get("variant") if get("variant") is not None else "seed"
     if variant not in VARIANTS:
         raise UsageError(f"--variant must be one of {', '.join(VARIANTS)}, got {variant!r}")
     custom = any(get(n) is not None for n in ("F", "G", "s"))
-    dim = _dim(get("dim") or ("4" if custom else "16"))
+    dim = _dim(get("dim") if get("dim") is not None else ("4" if custom else "16"))
     if custom:
         from .custom import MAX_CUSTOM_DIM
 

@@ -386,8 +386,8 @@ def results_at(der: Derivation, k: int, S: IndexSymbols = SYMBOLS) -> dict:
     keys += [(Component(fn, S.i, S.x2), vals) for fn, vals in conditioners.items()]
 
     def component(expr, n):
-        """index form -> component n: one renaming, applied with xreplace."""
-        return expr.xreplace({key: vals[n - 1] for key, vals in keys})
+        """index form -> component n: a renaming of the (already canonical) index form."""
+        return _rename(expr, {key: vals[n - 1] for key, vals in keys})
 
     inverse_x2 = [component(d["x2_solution"], n) for n in range(1, k + 1)]
     inverse_x1 = [component(d["x1_solution"], n) for n in range(1, k + 1)]
@@ -400,10 +400,28 @@ def results_at(der: Derivation, k: int, S: IndexSymbols = SYMBOLS) -> dict:
         for back, want in ((back1, y1[n - 1]), (back2, y2[n - 1])):
             if back != want and sp.expand(back - want) != 0:
                 roundtrip_ok = False
-    logdet = sp.S.Zero
+    terms = []
     for term in sp.Add.make_args(d["logdet"]):
         if isinstance(term, sp.Sum):
-            logdet += sp.Add(*[component(term.function, n) for n in range(1, k + 1)])
+            terms += [component(term.function, n) for n in range(1, k + 1)]
         else:
-            logdet += term
-    return {"inverse": inverse_x1 + inverse_x2, "logdet": logdet, "det": sp.exp(logdet), "verified": roundtrip_ok}
+            terms.append(term)
+    logdet = sp.Add(*terms, evaluate=False) if len(terms) > 1 else (terms[0] if terms else sp.S.Zero)
+    return {"inverse": inverse_x1 + inverse_x2, "logdet": logdet, "det": sp.exp(logdet, evaluate=False),
+            "verified": roundtrip_ok}
+
+
+def _rename(expr, mapping: dict):
+    """``expr`` with the keys of ``mapping`` replaced, rebuilt without re-simplifying sums and products.
+
+    The index-form results are already in canonical form; renaming i -> n keeps
+    them so, and skipping SymPy's flattening makes instantiation cheap.
+    """
+    if expr in mapping:
+        return mapping[expr]
+    if not expr.args or isinstance(expr, (sp.Symbol, sp.Number)):
+        return expr
+    args = [_rename(a, mapping) for a in expr.args]
+    if isinstance(expr, (sp.Add, sp.Mul, sp.Pow)):
+        return expr.func(*args, evaluate=False)
+    return expr.func(*args)

@@ -130,3 +130,18 @@ def test_a_new_variant_goes_through_the_same_code_path():
     S = SYMBOLS
     expected = 2 * sp.Sum(S.G_i(), (S.i, 1, S.k))
     assert sp.simplify(der.result("coupling.logdet").value - expected) == 0
+
+
+def test_results_at_large_k_without_the_jacobian(coupling):
+    from derive.coupling import results_at
+
+    k = 300
+    r = results_at(coupling("seed"), k)
+    assert r["verified"]
+    x2 = sp.Symbol("x_2", real=True)
+    # by hand: log|det| = sum_n G_n(x2) + sum_n s_n
+    expected = sum(sp.Function(f"G_{n}", real=True)(x2) + sp.Symbol(f"s_{n}", real=True) for n in range(1, k + 1))
+    assert sp.expand(r["logdet"] - expected) == 0
+    y1, y2, s = sp.Symbol("y_1_7", real=True), sp.Symbol("y_2_7", real=True), sp.Symbol("s_7", real=True)
+    assert sp.simplify(r["inverse"][k + 6] - y2 * sp.exp(-s)) == 0
+    assert sp.simplify(r["inverse"][6] - (y1 - sp.Function("F_7", real=True)(x2)) * sp.exp(-sp.Function("G_7", real=True)(x2))) == 0
