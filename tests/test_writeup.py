@@ -118,7 +118,7 @@ def test_failing_run_leaves_previous_outputs_intact(two_runs, tmp_path, monkeypa
         raise RuntimeError("renderer failed")
 
     monkeypatch.setattr(writeup, "render_files", broken)
-    monkeypatch.setattr(writeup, "build_everything", lambda opts, status=None: [])
+    monkeypatch.setattr(writeup, "build_everything", lambda opts, status=None, build=None: [])
     with pytest.raises(RuntimeError):
         writeup.run_all(Options(), out=str(out), quiet=True, pdf=False)
     assert _digest(out) == before
