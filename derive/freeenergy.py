@@ -73,14 +73,13 @@ def derive_free_energy() -> Derivation:
         ("E_q[1] = 1 (q is a density)", normalise),
         ("definition of KL", fold_kl),
     ]
-    current = start
-    sec.steps.append(Step(F, start, "definition of the variational free energy",
-                          Verification("symbolic", True, "the definition itself")))
+    current = start  # the definition of F(q) (a given): the chain starts from it
     for reason, rule in chain:
         nxt = rule(current)
         if nxt == current:
             continue
-        sec.steps.append(Step(current, nxt, reason, same_integrand(current, nxt, reason), continues=True))
+        sec.steps.append(Step(current, nxt, reason, same_integrand(current, nxt, reason),
+                              continues=bool(sec.steps)))
         current = nxt
     target = sp.log(s["p_x"]) - KL(q, s["p_z_given_x"])
     if sp.simplify(current - target) != 0:

@@ -62,8 +62,8 @@ def derive_reparam(prior_mean=0, prior_std=1, closed_form=None) -> Derivation:
         bar = bars[name]
         in_inputs = sp.simplify(sweep.adjoint[name].subs(values).subs(values))
         if not sweep.terms[name]:
-            sec.steps.append(Step(bar, sp.S.One, "the output's adjoint is 1 (the sweep starts here)",
-                                  Verification("symbolic", True, "the definition of the sweep")))
+            sec.steps.append(Step(bar, sp.S.One, "the output's adjoint is dt/dt = 1 (the sweep starts here)",
+                                  prove_equal(sp.diff(N[name].symbol, N[name].symbol), 1)))
             continue
         children = [c for c, _ in sweep.terms[name]]
         chain_rule = sp.Add(*[sp.Mul(bars[c], sp.Derivative(N[c].symbol, N[name].symbol, evaluate=False),
