@@ -142,3 +142,26 @@ def test_pdf_compiles_and_holds_each_answer(tmp_path):
                    "For the author to fill in", "Numeric cross-checks", "UNVERIFIED" * 0 + "verified"):
         assert needle in text, needle
     assert "UNVERIFIED" not in text
+
+
+def test_without_a_latex_engine_all_still_writes_and_says_how(tmp_path, monkeypatch, capsys):
+    from derive import writeup
+    from derive.registry import Options
+
+    monkeypatch.setattr(writeup.shutil, "which", lambda name: None)
+    fake = [type("D", (), {"all_verified": True, "all_checks_pass": True})()]
+    monkeypatch.setattr(writeup, "build_everything", lambda opts, status=None, build=None: fake)
+    monkeypatch.setattr(writeup, "render_files", lambda ders: {"writeup.tex": "x", "writeup.md": "y"})
+    assert writeup.run_all(Options(), out=str(tmp_path), quiet=True, pdf=True) == 0
+    assert (tmp_path / "writeup.tex").exists() and not (tmp_path / "writeup.pdf").exists()
+    err = capsys.readouterr().err
+    assert "no LaTeX engine" in err and err.count("\n") == 1
+
+
+@pytest.mark.skipif(shutil.which("latexmk") is None and shutil.which("pdflatex") is None,
+                    reason="TeX Live is not installed")
+def test_latex_errors_are_shown_not_swallowed():
+    from derive.writeup import compile_pdf
+
+    pdf, message = compile_pdf("\\documentclass{article}\\begin{document}\\undefinedmacro\\end{document}")
+    assert pdf is None and "Undefined control sequence" in message
