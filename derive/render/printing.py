@@ -5,6 +5,8 @@ SymPy's ``{x_{1}}_{i}`` and ``x_1[i]``; everything else is SymPy's own printer.
 """
 from __future__ import annotations
 
+import re
+
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.pretty.pretty import PrettyPrinter
@@ -16,7 +18,16 @@ def _split(name: str):
     return head, sub
 
 
+_DOUBLE_INDEX = re.compile(r"^([A-Za-z]+)_(\d+)_(\d+)$")
+
+
 class DeriveLatexPrinter(LatexPrinter):
+    def _print_Symbol(self, expr, style="plain"):
+        match = _DOUBLE_INDEX.match(expr.name)
+        if match:  # explicit components x_1_3 -> x_{1,3}
+            return f"{match.group(1)}_{{{match.group(2)},{match.group(3)}}}"
+        return super()._print_Symbol(expr, style=style)
+
     def _print_Indexed(self, expr):
         head, sub = _split(expr.base.name)
         idx = ",".join(self._print(i) for i in expr.indices)
