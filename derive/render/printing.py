@@ -37,7 +37,30 @@ class DeriveLatexPrinter(LatexPrinter):
         head, sub = _split(expr.name)
         return f"{head}_{{{sub}}}" if sub else head
 
+    def _vector_call(self, expr):
+        """F_1(x_2_1, ..., x_2_k) -> 'F_{1}', 'x_{2}' when the arguments are all of one vector."""
+        from sympy.core.function import AppliedUndef
+
+        if not isinstance(expr, AppliedUndef) or len(expr.args) < 2:
+            return None
+        heads = {_DOUBLE_INDEX.match(a.name).group(1, 2) if isinstance(a, sp.Symbol) and _DOUBLE_INDEX.match(a.name)
+                 else None for a in expr.args}
+        if len(heads) != 1 or None in heads:
+            return None
+        (head, sub), = heads
+        return self._print(sp.Symbol(expr.func.__name__)), f"{head}_{{{sub}}}"
+
+    def _print_Function(self, expr, exp=None):
+        parts = self._vector_call(expr)
+        if parts is not None:  # a function of a whole vector: G_1(x_2)
+            out = rf"{parts[0]}\left({parts[1]}\right)"
+            return rf"{out}^{{{exp}}}" if exp else out
+        return super()._print_Function(expr, exp=exp)
+
     def _print_Derivative(self, expr):
+        parts = self._vector_call(expr.expr)
+        if parts is not None and len(expr.variables) == 1:
+            return rf"\frac{{\partial {parts[0]}}}{{\partial {self._print(expr.variables[0])}}}"
         # a derivative of a named quantity (a graph node, an indexed entry) is always partial here
         if len(expr.variables) == 1 and isinstance(expr.expr, (sp.Symbol, sp.Indexed)):
             return (rf"\frac{{\partial {self._print(expr.expr)}}}{{\partial {self._print(expr.variables[0])}}}")
