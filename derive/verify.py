@@ -58,6 +58,9 @@ def _expired(signum, frame):
         return
     # the outermost expired limit wins: its owner is the one that must stop
     deadline, what, seconds, token = due[0]
+    # fire again shortly in case this exception is swallowed (e.g. raised inside a gc callback);
+    # leaving the limit's block disarms it
+    signal.setitimer(signal.ITIMER_REAL, 0.05)
     raise DerivationTimeout(what, seconds, token)
 
 
