@@ -367,12 +367,12 @@ def results_at(der: Derivation, k: int, S: IndexSymbols = SYMBOLS) -> dict:
     """Inverse, log-determinant and determinant of a derived block at a concrete k.
 
     The index-form results are instantiated component by component, with
-    F_n(x2) and G_n(x2) kept as functions of the whole vector x2 (one symbol),
-    so the work grows linearly in k; no Jacobian matrix is built.
+    F_n(x2) and G_n(x2) kept as components of functions of the whole vector x2
+    (``Component(F, n, x2)``), so the work grows linearly in k; no Jacobian
+    matrix is built.
     """
-    x2_vec = sp.Symbol("x_2", real=True)
-    F = [sp.Function(f"F_{n}", real=True)(x2_vec) for n in range(1, k + 1)]
-    G = [sp.Function(f"G_{n}", real=True)(x2_vec) for n in range(1, k + 1)]
+    F = [Component(S.F, sp.Integer(n), S.x2) for n in range(1, k + 1)]
+    G = [Component(S.G, sp.Integer(n), S.x2) for n in range(1, k + 1)]
     s = list(sp.symbols(f"s_1:{k + 1}", real=True))
     y1 = list(sp.symbols(f"y_1_1:{k + 1}", real=True))
     y2 = list(sp.symbols(f"y_2_1:{k + 1}", real=True))
@@ -422,6 +422,6 @@ def _rename(expr, mapping: dict):
     if not expr.args or isinstance(expr, (sp.Symbol, sp.Number)):
         return expr
     args = [_rename(a, mapping) for a in expr.args]
-    if isinstance(expr, (sp.Add, sp.Mul, sp.Pow)):
+    if isinstance(expr, (sp.Add, sp.Mul, sp.Pow, sp.exp, sp.log)):
         return expr.func(*args, evaluate=False)
     return expr.func(*args)

@@ -138,10 +138,14 @@ def test_results_at_large_k_without_the_jacobian(coupling):
     k = 300
     r = results_at(coupling("seed"), k)
     assert r["verified"]
-    x2 = sp.Symbol("x_2", real=True)
+    from derive.notation import Component
+
+    S = SYMBOLS
+    G_ = lambda n: Component(S.G, sp.Integer(n), S.x2)  # noqa: E731  (G_n(x2))
+    F_ = lambda n: Component(S.F, sp.Integer(n), S.x2)  # noqa: E731
     # by hand: log|det| = sum_n G_n(x2) + sum_n s_n
-    expected = sum(sp.Function(f"G_{n}", real=True)(x2) + sp.Symbol(f"s_{n}", real=True) for n in range(1, k + 1))
+    expected = sum(G_(n) + sp.Symbol(f"s_{n}", real=True) for n in range(1, k + 1))
     assert sp.expand(r["logdet"] - expected) == 0
     y1, y2, s = sp.Symbol("y_1_7", real=True), sp.Symbol("y_2_7", real=True), sp.Symbol("s_7", real=True)
     assert sp.simplify(r["inverse"][k + 6] - y2 * sp.exp(-s)) == 0
-    assert sp.simplify(r["inverse"][6] - (y1 - sp.Function("F_7", real=True)(x2)) * sp.exp(-sp.Function("G_7", real=True)(x2))) == 0
+    assert sp.simplify(r["inverse"][6] - (y1 - F_(7)) * sp.exp(-G_(7))) == 0

@@ -28,7 +28,8 @@ PREAMBLE = r"""\documentclass[11pt]{article}
 \maketitle
 \noindent Every formula below was derived by SymPy from the definitions in the problem, every step was
 checked by machine (the method is named beside it), and every final result was compared with independent
-numpy code (Appendix~\ref{app:checks}).
+numpy code (Appendix~\ref{app:checks}). Where the sheet's prose differs from its equation (1) (the prose
+multiplies by $\exp(F(x_2))$), equation (1) is followed.
 """
 
 

@@ -36,7 +36,8 @@ def render_derivation(der: Derivation) -> str:
 def render_document(derivations) -> str:
     out = ["# Deep Learning Homework 4: reversible blocks and variational free energy", "",
            "Every formula was derived by SymPy from the definitions, every step checked by machine, "
-           "every result compared with independent numpy code (table at the end).", ""]
+           "every result compared with independent numpy code (table at the end). Where the sheet's prose differs "
+           "from its equation (1) (the prose multiplies by exp(F(x2))), equation (1) is followed.", ""]
     for der in derivations:
         out.append(render_derivation(der))
     out += ["## 3 Feedback", "", "> **For the author to fill in.** These questions ask for your own opinions; "
