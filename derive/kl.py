@@ -112,18 +112,23 @@ def derive_kl(prior_mean=0, prior_std=1, example=None) -> Derivation:
     sec = der.section("Closed form of KL(q_i || p_i)", "2.3",
                       "Integrate q (log q - log p) over the real line for two Gaussians, then take the prior.")
     q1, p2 = normal_pdf(zz, m1, s1 ** 2), normal_pdf(zz, m2, s2 ** 2)
-    integral = sp.Integral(q1 * (sp.log(q1) - sp.log(p2)), (zz, -sp.oo, sp.oo))
-    expanded = sp.Integral(q1 * sp.expand(log_normal_pdf(zz, m1, s1 ** 2) - log_normal_pdf(zz, m2, s2 ** 2)),
-                           (zz, -sp.oo, sp.oo))
     qa, pa = Density.make("q", zz), Density.make("p", zz)
+    densities = {qa: q1, pa: p2}
+    der.givens += [Given(qa, q1, "q = N(mu_1, sigma_1^2) (2.3)"), Given(pa, p2, "p = N(mu_2, sigma_2^2) (2.3)")]
+    # shown with q(z), p(z) as named densities; checked with their Gaussian formulas put in
+    integral = sp.Integral(qa * (sp.log(qa) - sp.log(pa)), (zz, -sp.oo, sp.oo))
+    polynomial = sp.expand(log_normal_pdf(zz, m1, s1 ** 2) - log_normal_pdf(zz, m2, s2 ** 2))
+    polynomial = sp.collect(polynomial, [zz ** 2, zz], sp.factor)
+    expanded = sp.Integral(qa * polynomial, (zz, -sp.oo, sp.oo))
     from .probability import integrand as integrand_of
 
-    by_definition = integrand_of(KL(qa, pa), qa).subs({qa: q1, pa: p2})
-    sec.steps.append(Step(KL(qa, pa), integral, "definition of KL, q = N(mu_1, sigma_1^2), p = N(mu_2, sigma_2^2)",
+    by_definition = integrand_of(KL(qa, pa), qa)
+    sec.steps.append(Step(KL(qa, pa), integral, "definition of KL as an integral over the real line",
                           prove_equal(sp.expand_log(by_definition, force=True),
                                       sp.expand_log(integral.function, force=True))))
-    sec.steps.append(Step(integral, expanded, "expand the log-densities: a quadratic in z",
-                          prove_equal(sp.expand_log(integral.function, force=True), expanded.function),
+    sec.steps.append(Step(integral, expanded, "log q - log p for the two Gaussians: a quadratic in z",
+                          prove_equal(sp.expand_log((sp.log(qa) - sp.log(pa)).subs(densities), force=True),
+                                      polynomial),
                           continues=True))
     general = expectation(sp.log(q1) - sp.log(p2), zz, m1, s1 ** 2)
     general = sp.collect(sp.expand(sp.expand_log(general, force=True)), [s2], sp.factor)
