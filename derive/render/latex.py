@@ -46,8 +46,9 @@ def esc(text: str) -> str:
     return out
 
 
-def equation(lhs, rhs, boxed: bool = False) -> str:
-    body = f"{latex(lhs)} = {latex(rhs)}"
+def equation(lhs, rhs, boxed: bool = False, chained: bool = False) -> str:
+    """A displayed ``lhs = rhs``; ``chained``: the lhs is the previous line's rhs and is left out."""
+    body = f"= {latex(rhs)}" if chained else f"{latex(lhs)} = {latex(rhs)}"
     if boxed:
         body = rf"\boxed{{{body}}}"
     return ("\\begin{center}\\adjustbox{max width=\\linewidth}{$\\displaystyle " + body + "$}\\end{center}\n")
@@ -81,7 +82,7 @@ def derivation_body(der: Derivation) -> str:
             out.append(esc(sec.text) + "\n")
         for label, step in rows:
             out.append(rf"\noindent\textbf{{({label})}} {esc(step.justification)}")
-            out.append(equation(step.lhs, step.rhs))
+            out.append(equation(step.lhs, step.rhs, chained=step.continues))
             out.append(r"\noindent{\small " + _mark(step) + "}\n")
     if "tikz" in der.figures:
         out.append(r"\begin{figure}[h]\centering" + "\n" + der.figures["tikz"]

@@ -5,8 +5,9 @@ from ..model import Derivation, Verdict
 from .printing import latex
 
 
-def _eq(lhs, rhs) -> str:
-    return f"$$\n{latex(lhs)} = {latex(rhs)}\n$$\n"
+def _eq(lhs, rhs, chained: bool = False) -> str:
+    body = f"= {latex(rhs)}" if chained else f"{latex(lhs)} = {latex(rhs)}"
+    return f"$$\n{body}\n$$\n"
 
 
 def render_derivation(der: Derivation) -> str:
@@ -18,7 +19,7 @@ def render_derivation(der: Derivation) -> str:
         for label, step in rows:
             v = step.verification
             mark = f"✓ verified ({v.label}): {v.detail}" if step.verified else f"✗ **UNVERIFIED**: {v.detail}"
-            out += [f"**({label})** {step.justification}", "", _eq(step.lhs, step.rhs), mark, ""]
+            out += [f"**({label})** {step.justification}", "", _eq(step.lhs, step.rhs, step.continues), mark, ""]
     if "dot" in der.figures:
         out += ["Computation graph (Graphviz DOT):", "", "```dot", der.figures["dot"].rstrip(), "```", ""]
     out += ["### Results", ""]

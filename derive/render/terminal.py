@@ -10,7 +10,11 @@ from ..model import CrossCheck, Derivation, Step, Verdict
 from .printing import pretty
 
 
-def _equation(lhs, rhs, width: int) -> Text:
+def _equation(lhs, rhs, width: int, chained: bool = False) -> Text:
+    if chained:  # the lhs is the previous line's rhs
+        right = pretty(rhs, width).split("\n")
+        mid = (len(right) - 1) // 2
+        return Text("\n".join(("= " if n == mid else "  ") + line for n, line in enumerate(right)))
     left = pretty(lhs, width).split("\n")
     right = pretty(rhs, width).split("\n")
     if len(left) == 1 and len(left[0]) + len(max(right, key=len)) + 3 < width:
@@ -63,7 +67,7 @@ def render(derivation: Derivation, console: Console, show_checks: bool = True) -
             console.print(Text(sec.text, style="italic"))
         for label, step in rows:
             console.print(Text(f"[{label}] {step.justification}", style="cyan"))
-            console.print(_equation(step.lhs, step.rhs, width))
+            console.print(_equation(step.lhs, step.rhs, width, chained=step.continues))
             console.print(verification_mark(step))
     if "tree" in derivation.figures:
         console.rule("[bold]Computation graph (output first, inputs last)")
