@@ -167,7 +167,7 @@ def _build(entry, opts, seconds):
     from .verify import DerivationTimeout, time_limit
 
     try:
-        with time_limit(seconds, f"derivation of {entry.name}") as mine:
+        with time_limit(seconds, f"derivation of {entry.name}"):
             return entry.build(opts)
     except DerivationTimeout as exc:
         from . import verify

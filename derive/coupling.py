@@ -24,7 +24,7 @@ from typing import Callable
 import sympy as sp
 
 from .model import Derivation, Given, Result, Step
-from .notation import Label, Component, ComponentPartial, entry_to_block, to_vector, ZeroBlock, decompose_entry
+from .notation import Label, Component, ComponentPartial, entry_to_block, to_vector, decompose_entry
 from .verify import combine, prove_equal
 
 CHECK_DIMS = (1, 2, 3, 4)
@@ -232,7 +232,7 @@ def derive_coupling(variant: CouplingVariant | str = "seed", check_dims=CHECK_DI
     inv = der.section("Inverse", "1.1", "y2 involves only x2, so the system is triangular: "
                       "solve the y2 equations for x2 first, then the y1 equations for x1.")
     x2_sol = _solve_for(sp.Eq(S.y2[i], y2_def), S.x2[i])
-    inv.steps.append(Step(S.x2[i], x2_sol, f"solve y_2,i = {sp.sstr(y2_def)} for x_2,i",
+    inv.steps.append(Step(S.x2[i], x2_sol, "solve the definition of y_2,i for x_2,i",
                           prove_equal(y2_def.subs(S.x2[i], x2_sol), S.y2[i])))
     x1_sol = _solve_for(sp.Eq(S.y1[i], y1_def), S.x1[i])
     inv.steps.append(Step(S.x1[i], x1_sol, "solve y_1,i for x_1,i (x2 is known from the previous step, so F_i(x2) and G_i(x2) are known)",
@@ -380,8 +380,6 @@ def results_at(der: Derivation, k: int, S: IndexSymbols = SYMBOLS) -> dict:
     x2 = list(sp.symbols(f"x_2_1:{k + 1}", real=True))
     d = der.data
     conditioners = {S.F: F, S.G: G}
-    bases = {S.x1: x1, S.x2: x2, S.y1: y1, S.y2: y2, S.s: s}
-
     keys = [(S.x1[S.i], x1), (S.x2[S.i], x2), (S.y1[S.i], y1), (S.y2[S.i], y2), (S.s[S.i], s)]
     keys += [(Component(fn, S.i, S.x2), vals) for fn, vals in conditioners.items()]
 

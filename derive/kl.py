@@ -14,7 +14,7 @@ from __future__ import annotations
 import sympy as sp
 
 from .gaussian import expectation, log_normal_pdf, normal_pdf
-from .model import Derivation, Given, Result, Step, Verification
+from .model import Derivation, Given, Result, Step
 from .probability import KL, Density, Expect, kl_definition
 from .verify import combine, exact, prove_equal
 

@@ -75,10 +75,11 @@ class Expect(sp.Function):
     def _pretty(self, printer):
         from sympy.printing.pretty.stringpict import prettyForm
 
+        from sympy.printing.str import StrPrinter
+
         f, q = self.args
         body = prettyForm(*printer._print(f).parens("[", "]"))
-        head = prettyForm(*prettyForm("E").below(printer._print(q)))
-        return prettyForm(*body.left(prettyForm("E")))
+        return prettyForm(*body.left(prettyForm(f"E_{StrPrinter().doprint(q)}")))
 
 
 class KL(sp.Function):

@@ -13,9 +13,9 @@ import sympy as sp
 
 from .gaussian import expectation, log_normal_pdf
 from .graph import Graph
-from .model import Derivation, Given, Result, Step, Verification
+from .model import Derivation, Given, Result, Step
 from .notation import Label
-from .verify import combine, exact, prove_equal
+from .verify import exact, prove_equal
 
 
 def build_graph(prior_mean=0, prior_std=1):

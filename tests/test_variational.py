@@ -131,7 +131,7 @@ def test_a_wrong_kl_fails_its_cross_checks():
     from derive.numeric import variational
 
     der = kl()
-    mu, sigma = der.data["mu"], der.data["sigma"]
+    sigma = der.data["sigma"]
     wrong = der.data["closed_form"] + sp.log(sigma)  # a typical slip: -2 log sigma written as -log sigma
     broken = type(der)(der.name, der.title, der.summary)
     broken.data = {**der.data, "closed_form": wrong}

@@ -14,7 +14,7 @@ import sympy as sp
 
 from ..coupling import SYMBOLS
 from ..model import CrossCheck, Derivation
-from ..notation import Component, ComponentPartial, decompose_entry
+from ..notation import Component, decompose_entry
 from . import reference
 
 
