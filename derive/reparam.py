@@ -57,23 +57,28 @@ def derive_reparam(prior_mean=0, prior_std=1, closed_form=None) -> Derivation:
                       "Adjoints in reverse order, t̄ = 1. Each adjoint collects one chain-rule term per child: "
                       "μ̄ and σ̄ collect from z and also directly from r, because r = log q(z) uses μ and σ as "
                       "the parameters of q.")
-    bars = {name: Label(f"bar_{name}", rf"\bar{{{N[name].latex}}}") for name in sweep.order}
+    glyph = {"mu": "μ", "sigma": "σ", "eps": "ε"}
+    bars = {name: Label(glyph.get(name, name) + "\u0304", rf"\bar{{{N[name].latex}}}") for name in sweep.order}
+    table = []  # the adjoint table: (adjoint, chain-rule formula, value in mu, sigma, eps)
     for name in sweep.order:
         bar = bars[name]
         in_inputs = sp.simplify(sweep.adjoint[name].subs(values).subs(values))
         if not sweep.terms[name]:
+            table.append((bar, sp.S.One, sp.S.One))
             sec.steps.append(Step(bar, sp.S.One, "the output's adjoint is dt/dt = 1 (the sweep starts here)",
                                   prove_equal(sp.diff(N[name].symbol, N[name].symbol), 1)))
             continue
         children = [c for c, _ in sweep.terms[name]]
         chain_rule = sp.Add(*[sp.Mul(bars[c], sp.Derivative(N[c].symbol, N[name].symbol, evaluate=False),
                                      evaluate=False) for c in children], evaluate=False)
+        table.append((bars[name], chain_rule, in_inputs))
         collected = sp.Add(*[t for _, t in sweep.terms[name]], evaluate=False)
         plugged = chain_rule.subs({bars[c]: sweep.adjoint[c] for c in children}).replace(
             lambda e: isinstance(e, sp.Derivative), lambda e: sp.diff(N[e.expr.name].expr, e.variables[0]))
         paths = " and ".join(children)
-        sec.steps.append(Step(bar, chain_rule, f"chain rule: {name} feeds {paths}, so its adjoint collects "
-                              f"one term from each", prove_equal(plugged, sweep.adjoint[name])))
+        why = (f"chain rule: {name} feeds {paths}, so its adjoint collects one term from each path"
+               if len(children) > 1 else f"chain rule: {name} feeds {paths} only")
+        sec.steps.append(Step(bar, chain_rule, why, prove_equal(plugged, sweep.adjoint[name])))
         sec.steps.append(Step(chain_rule, collected, "local partial derivatives of each child, times its adjoint",
                               prove_equal(plugged, collected), continues=True))
         reference = sp.diff(g.output_in_terms_of("t", name), N[name].symbol).subs(values).subs(values)
@@ -82,6 +87,7 @@ def derive_reparam(prior_mean=0, prior_std=1, closed_form=None) -> Derivation:
         sec.steps.append(Step(collected, in_inputs, "forward values substituted: z = μ + σε",
                               prove_equal(in_inputs, reference), continues=True))
     der.data["sweep"] = sweep
+    der.figures["adjoints"] = table
     grad_mu = sp.simplify(sweep.adjoint["mu"].subs(values).subs(values))
     grad_sigma = sp.expand(sp.simplify(sweep.adjoint["sigma"].subs(values).subs(values)))
     t_composed = g.output_in_terms_of("t", "mu").subs(values)

@@ -50,7 +50,11 @@ def derivation_dict(der: Derivation, include_checks: bool = True) -> dict:
                     for r in der.results],
         "symbols": {name: {"srepr": sp.srepr(obj), "latex": latex(obj)} for name, obj in sorted(der.symbols.items())},
         "all_verified": der.all_verified,
+        "figures": {key: value for key, value in sorted(der.figures.items()) if isinstance(value, str)},
     }
+    if "adjoints" in der.figures:
+        out["adjoint_table"] = [{"adjoint": expression(b), "chain_rule": expression(r), "value": expression(v)}
+                                for b, r, v in der.figures["adjoints"]]
     if include_checks:
         out["checks"] = [check(c) for c in der.checks]
     return out

@@ -20,6 +20,11 @@ def render_derivation(der: Derivation) -> str:
             v = step.verification
             mark = f"✓ verified ({v.label}): {v.detail}" if step.verified else f"✗ **UNVERIFIED**: {v.detail}"
             out += [f"**({label})** {step.justification}", "", _eq(step.lhs, step.rhs, step.continues), mark, ""]
+    if "adjoints" in der.figures:
+        out += ["**Adjoint table** (reverse order; each adjoint collects one chain-rule term per child)", "",
+                "| adjoint | chain rule | value |", "| --- | --- | --- |"]
+        out += [f"| ${latex(b)}$ | ${latex(r)}$ | ${latex(v)}$ |" for b, r, v in der.figures["adjoints"]]
+        out.append("")
     if "dot" in der.figures:
         out += ["Computation graph (Graphviz DOT):", "", "```dot", der.figures["dot"].rstrip(), "```", ""]
     out += ["### Results", ""]

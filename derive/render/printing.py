@@ -68,6 +68,16 @@ class DeriveLatexPrinter(LatexPrinter):
 
 
 class DerivePrettyPrinter(PrettyPrinter):
+    def _print_Derivative(self, expr):
+        if len(expr.variables) == 1 and isinstance(expr.expr, sp.Symbol):  # ∂t/∂s for named quantities
+            from sympy.printing.pretty.stringpict import prettyForm
+
+            num = prettyForm(*self._print(expr.expr).left("∂"))
+            den = prettyForm(*self._print(expr.variables[0]).left("∂"))
+            text, _ = num.below("─" * max(num.width(), den.width()), den)
+            return prettyForm(text, baseline=num.height(), binding=prettyForm.MUL)
+        return super()._print_Derivative(expr)
+
     def _print_Indexed(self, expr):
         head, sub = _split(expr.base.name)
         idx = ",".join(StrPrinter().doprint(i) for i in expr.indices)

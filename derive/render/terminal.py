@@ -69,6 +69,13 @@ def render(derivation: Derivation, console: Console, show_checks: bool = True) -
             console.print(Text(f"[{label}] {step.justification}", style="cyan"))
             console.print(_equation(step.lhs, step.rhs, width, chained=step.continues))
             console.print(verification_mark(step))
+    if "adjoints" in derivation.figures:
+        table = Table(title="Adjoint table (reverse order)")
+        for col in ("adjoint", "chain rule", "value in μ, σ, ε"):
+            table.add_column(col)
+        for bar, rule, value in derivation.figures["adjoints"]:
+            table.add_row(pretty(bar), pretty(rule), pretty(value))
+        console.print(table)
     if "tree" in derivation.figures:
         console.rule("[bold]Computation graph (output first, inputs last)")
         console.print(Text(derivation.figures["tree"]))
