@@ -86,10 +86,10 @@ def derivation_body(der: Derivation) -> str:
             out.append(r"\noindent{\small " + _mark(step) + "}\n")
     if "adjoints" in der.figures:
         out.append(r"\paragraph{Adjoint table.} Reverse order; each adjoint collects one chain-rule term per child.")
-        out.append(r"\begin{center}\adjustbox{max width=\linewidth}{$\displaystyle\begin{array}{lll}"
+        out.append(r"\begin{center}\renewcommand{\arraystretch}{2.2}\adjustbox{max width=\linewidth}{$\begin{array}{lll}"
                    r"\text{adjoint} & \text{chain rule} & \text{value}\\ \hline")
         for bar, rule, value in der.figures["adjoints"]:
-            out.append(rf"{latex(bar)} & {latex(rule)} & {latex(value)}\\")
+            out.append(rf"\displaystyle {latex(bar)} & \displaystyle {latex(rule)} & \displaystyle {latex(value)}\\")
         out.append(r"\end{array}$}\end{center}" + "\n")
     if "tikz" in der.figures:
         out.append(r"\begin{figure}[h]\centering" + "\n" + der.figures["tikz"]
