@@ -67,7 +67,18 @@ class DeriveLatexPrinter(LatexPrinter):
         return super()._print_Derivative(expr)
 
 
+_SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
 class DerivePrettyPrinter(PrettyPrinter):
+    def _print_Symbol(self, expr, bold_name=False):
+        match = _DOUBLE_INDEX.match(expr.name)
+        if match and self._use_unicode:  # explicit components x_1_3 -> x₁,₃
+            from sympy.printing.pretty.stringpict import prettyForm
+
+            head, a, b = match.groups()
+            return prettyForm(f"{head}{a.translate(_SUBSCRIPT)},{b.translate(_SUBSCRIPT)}")
+        return super()._print_Symbol(expr, bold_name)
     def _print_Derivative(self, expr):
         if len(expr.variables) == 1 and isinstance(expr.expr, sp.Symbol):  # ∂t/∂s for named quantities
             from sympy.printing.pretty.stringpict import prettyForm
