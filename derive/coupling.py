@@ -324,13 +324,13 @@ def derive_coupling(variant: CouplingVariant | str = "seed", check_dims=CHECK_DI
     def at_dims(expr):
         return [prove_equal(blocks_k[n].instantiate(expr), explicit_dets[n]) for n in blocks_k]
 
+    det_detail = "generic Matrix.det at k = " + ", ".join(map(str, blocks_k))
+    product_checked = combine(at_dims(prod_form), det_detail)
     det.steps.append(Step(det_J, sp.Determinant(A) * sp.Determinant(D),
-                          "block-triangular: ∂y2/∂x1 = 0 (step 1.2)",
-                          combine(at_dims(prod_form), "generic Matrix.det at k = " + ", ".join(map(str, blocks_k)))))
+                          "block-triangular: ∂y2/∂x1 = 0 (step 1.2)", product_checked))
     det.steps.append(Step(sp.Determinant(A) * sp.Determinant(D), prod_form,
                           "the diagonal blocks are diagonal matrices: a determinant is the product of the diagonal",
-                          combine(at_dims(prod_form), "generic Matrix.det at k = " + ", ".join(map(str, blocks_k))),
-                          continues=True))
+                          product_checked, continues=True))
     positive = all(sp.ask(sp.Q.positive(e)) or e.is_positive for e in (diag_a, diag_d))
     logdet = sp.expand_log(sp.log(prod_form), force=True)
     logdet = sp.Add(*[sp.Sum(sp.expand_log(t.function, force=True), *t.limits) if isinstance(t, sp.Sum) else t
@@ -345,7 +345,7 @@ def derive_coupling(variant: CouplingVariant | str = "seed", check_dims=CHECK_DI
                                   "log of the generic Matrix.det at k = " + ", ".join(map(str, blocks_k)))))
     det_closed = sp.exp(logdet)
     det.steps.append(Step(det_J, det_closed, "exponentiate the log-determinant",
-                          combine(at_dims(det_closed), "generic Matrix.det at k = " + ", ".join(map(str, blocks_k)))))
+                          combine(at_dims(det_closed), det_detail)))
     der.results.append(Result("coupling.det", det_J, det_closed, "the determinant of the Jacobian"))
     der.results.append(Result("coupling.logdet", logdet_symbol, logdet, "the log-determinant: a sum of logs"))
     der.data.update({"log_diag_x1": sp.expand_log(sp.log(diag_a), force=True),

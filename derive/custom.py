@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
+from .numeric.conditioners import ExpressionConditioner  # noqa: F401  (re-exported)
 from .coupling import VARIANTS, ExplicitBlock, assemble_jacobian, derive_coupling
 from .model import Derivation, Given, Result, Step
 from .notation import Label
@@ -150,21 +151,3 @@ def derive_user_block(spec: BlockSpec) -> Derivation:
                            "is your block volume preserving?")]
     d["user_block"] = blk
     return der
-
-
-class ExpressionConditioner:
-    """A conditioner given by k SymPy expressions in x2: value and derived Jacobian, vectorised."""
-
-    def __init__(self, comps, x2_symbols):
-        self.k = len(comps)
-        self._value = sp.lambdify(x2_symbols, list(comps), "numpy")
-        self._jac = sp.lambdify(x2_symbols, sp.Matrix(comps).jacobian(sp.Matrix(x2_symbols)).tolist(), "numpy")
-
-    def __call__(self, x2):
-        cols = self._value(*np.moveaxis(x2, -1, 0))
-        return np.stack([np.broadcast_to(c, x2.shape[:-1]) for c in cols], axis=-1).astype(float)
-
-    def jacobian(self, x2):
-        rows = self._jac(*np.moveaxis(x2, -1, 0))
-        return np.stack([np.stack([np.broadcast_to(c, x2.shape[:-1]) for c in row], axis=-1) for row in rows],
-                        axis=-2).astype(float)

@@ -20,6 +20,14 @@ def _name(printer, obj) -> str:
     return printer._print(obj)
 
 
+def pretty_as_text(obj):
+    """Pretty form of ``obj`` as its plain ``str()`` text (for notation with no 2-D layout)."""
+    from sympy.printing.pretty.stringpict import prettyForm
+    from sympy.printing.str import StrPrinter
+
+    return prettyForm(StrPrinter().doprint(obj))
+
+
 def _pretty_call(printer, fn, arg):
     """Pretty form ``fn(arg)``."""
     from sympy.printing.pretty.stringpict import prettyForm
@@ -80,7 +88,7 @@ class ComponentPartial(sp.Function):
         return f"d{printer._print(fn)}_{printer._print(i)}/d{printer._print(arg)}[{printer._print(j)}]"
 
     def _pretty(self, printer):
-        return printer._print_seq((sp.Symbol(self._sympystr(sp.printing.str.StrPrinter())),))
+        return pretty_as_text(self)
 
 
 class VectorFunction(sp.Function):
@@ -161,7 +169,7 @@ class JacobianOf(sp.Function):
         return f"d{printer._print(fn)}/d{printer._print(arg)}"
 
     def _pretty(self, printer):
-        return printer._print_seq((sp.Symbol(self._sympystr(sp.printing.str.StrPrinter())),))
+        return pretty_as_text(self)
 
 
 class ZeroBlock(sp.Symbol):

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import sympy as sp
 
+from .notation import pretty_as_text
+
 
 class Density(sp.Function):
     """p(args | given): args and conditioning symbols; printed p(x | z)."""
@@ -52,10 +54,7 @@ class Density(sp.Function):
         return self._text(printer._print)
 
     def _pretty(self, printer):
-        from sympy.printing.pretty.stringpict import prettyForm
-        from sympy.printing.str import StrPrinter
-
-        return prettyForm(self._text(StrPrinter().doprint))
+        return pretty_as_text(self)
 
 
 class Expect(sp.Function):
@@ -96,10 +95,7 @@ class KL(sp.Function):
         return f"KL({printer._print(a)} || {printer._print(b)})"
 
     def _pretty(self, printer):
-        from sympy.printing.pretty.stringpict import prettyForm
-        from sympy.printing.str import StrPrinter
-
-        return prettyForm(StrPrinter().doprint(self))
+        return pretty_as_text(self)
 
 
 def kl_definition(expr):

@@ -1,5 +1,8 @@
 """Concrete conditioner networks F, G: R^k -> R^k for numeric work.
 
+:class:`ExpressionConditioner` is a conditioner given by k SymPy expressions
+(the user's own F or G); its Jacobian is derived by SymPy.
+
 A :class:`Layer` is ``act(W x + b)`` with a fixed weight matrix.  The
 activation is a SymPy function of one variable; its derivative is derived by
 SymPy (``diff``) and both are lambdified, so the layer's Jacobian
@@ -65,3 +68,21 @@ class Layer:
             pre = sum(sp.Float(self.W[n, m]) * x2_symbols[m] for m in range(self.k)) + sp.Float(self.b[n])
             rows.append(self.expr.subs(_U, pre))
         return rows
+
+
+class ExpressionConditioner:
+    """A conditioner given by k SymPy expressions in x2: value and derived Jacobian, vectorised."""
+
+    def __init__(self, comps, x2_symbols):
+        self.k = len(comps)
+        self._value = sp.lambdify(x2_symbols, list(comps), "numpy")
+        self._jac = sp.lambdify(x2_symbols, sp.Matrix(comps).jacobian(sp.Matrix(x2_symbols)).tolist(), "numpy")
+
+    def __call__(self, x2):
+        cols = self._value(*np.moveaxis(x2, -1, 0))
+        return np.stack([np.broadcast_to(c, x2.shape[:-1]) for c in cols], axis=-1).astype(float)
+
+    def jacobian(self, x2):
+        rows = self._jac(*np.moveaxis(x2, -1, 0))
+        return np.stack([np.stack([np.broadcast_to(c, x2.shape[:-1]) for c in row], axis=-1) for row in rows],
+                        axis=-2).astype(float)

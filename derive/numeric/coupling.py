@@ -18,7 +18,7 @@ from ..notation import Component, decompose_entry
 from . import reference
 
 
-class _ArrayNames:
+class ArrayNames:
     """Plain symbols standing for whole arrays in element-wise formulas."""
 
     def __init__(self):
@@ -52,7 +52,7 @@ class NumericCoupling:
         self.s = np.asarray(s, dtype=float)
         self.k = self.s.shape[0]
         d = derivation.data
-        names = self._names = _ArrayNames()
+        names = self._names = ArrayNames()
         self._y1 = names.lambdify(d["y1_definition"])
         self._y2 = names.lambdify(d["y2_definition"])
         self._x2 = names.lambdify(d["x2_solution"])
@@ -178,8 +178,7 @@ def cross_checks(derivation: Derivation, k: int = 8, batch: int = 16, seed: int 
     if user is not None:
         from sympy.core.function import AppliedUndef
 
-        from ..custom import ExpressionConditioner
-        from .conditioners import Layer
+        from .conditioners import ExpressionConditioner, Layer
 
         rng = np.random.default_rng(seed)
         k = user.k

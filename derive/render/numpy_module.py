@@ -29,10 +29,10 @@ def render_module(derivations) -> str:
     by = {d.name: d for d in derivations}
     parts = [HEADER]
     if "coupling" in by:
-        from ..numeric.coupling import _ArrayNames
+        from ..numeric.coupling import ArrayNames
 
         d = by["coupling"].data
-        names = _ArrayNames()
+        names = ArrayNames()
         a = names.arrayify
         logdet_terms = []
         for term in sp.Add.make_args(d["logdet"]):
