@@ -50,6 +50,16 @@ def kl_checks(der, seed: int = 0, n: int = 200_000) -> list[CrossCheck]:
             est, se = mc_mean(gaussian_logpdf(z, m, s) - gaussian_logpdf(z, pm, ps))
             out.append(CrossCheck.compare(f"KL closed form (mu={m:g}, sigma={s:g})", f"Monte Carlo, n={n}: |derived - MC| / SE",
                                           abs(value - est) / se, Z_BOUND))
+    # the general two-Gaussian formula, at parameters that are not the prior's
+    general = sp.lambdify(der.data["general_symbols"], der.data["general"], "numpy")
+    for m1, s1, m2, s2 in [(0.7, 0.4, -1.1, 2.3), (-3.0, 1.9, 2.0, 0.6)]:
+        def integrand(u, m1=m1, s1=s1, m2=m2, s2=s2):
+            z = m1 + s1 * u
+            return np.exp(gaussian_logpdf(u, 0, 1)) * (gaussian_logpdf(z, m1, s1) - gaussian_logpdf(z, m2, s2))
+        quad, _ = integrate.quad(integrand, -40, 40, epsabs=0, epsrel=1e-12, limit=200)
+        out.append(CrossCheck.compare(f"KL of two Gaussians (mu1={m1:g}, s1={s1:g}, mu2={m2:g}, s2={s2:g})",
+                                      "relative error vs scipy quad",
+                                      abs(general(m1, s1, m2, s2) - quad) / max(1.0, abs(quad)), 1e-9))
     return out
 
 
