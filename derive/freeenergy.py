@@ -16,7 +16,8 @@ from .model import Derivation, Given, Result, Step, Verification
 from .notation import Label
 from .probability import (KL, Density, Expect, fold_kl, integrand, kl_definition, merge_expectations, normalise,
                           split_constants)
-from .verify import exact, prove_equal
+from . import independent
+from .verify import combine, exact, prove_equal
 
 
 def _symbols():
@@ -41,13 +42,12 @@ def derive_free_energy() -> Derivation:
     rules = {s["p_x_given_z"]: s["p_xz"] / s["p_z"], s["p_z_given_x"]: s["p_xz"] / s["p_x"]}
 
     def same_integrand(a, b, used: str) -> Verification:
-        ia = sp.expand(sp.expand_log(integrand(a, q).subs(rules), force=True))
-        ib = sp.expand(sp.expand_log(integrand(b, q).subs(rules), force=True))
-        v = prove_equal(ia, ib, allow_numeric=False)
-        if v.passed:
-            return Verification("symbolic", True, "integrands agree with p(x|z) = p(x,z)/p(z), "
-                                "p(z|x) = p(x,z)/p(x) and ∫ q dz = 1")
-        return v
+        # integrands by the checks' own definitions (derive.independent), with the density relations
+        ia = sp.expand(sp.expand_log(independent.integrand(a, q).subs(rules), force=True))
+        ib = sp.expand(sp.expand_log(independent.integrand(b, q).subs(rules), force=True))
+        return prove_equal(ia, ib, allow_numeric=False,
+                           detail="the integrands over z agree, with p(x|z) = p(x,z)/p(z), p(z|x) = p(x,z)/p(x) "
+                                  "and ∫ q dz = 1")
 
     F = Label("F(q)", r"\mathcal{F}(q)")
     start = Expect(sp.log(s["p_x_given_z"]), q) - KL(q, s["p_z"])
@@ -98,12 +98,11 @@ def derive_free_energy() -> Derivation:
     prior, lik, qd = normal_pdf(z, 0, 1), normal_pdf(x, z, tau ** 2), normal_pdf(z, m, v)
     evidence = sp.simplify(sp.integrate(sp.expand(lik * prior), (z, -sp.oo, sp.oo), conds="none"))
     posterior = sp.simplify(lik * prior / evidence)
-    ex.steps.append(Step(s["p_x"], evidence, "p(x) = ∫ p(x|z) p(z) dz",
-                         exact("p(x) integrates to 1 over x",
-                               sp.integrate(evidence, (x, -sp.oo, sp.oo), conds="none"), 1)))
-    post_check = exact("the posterior integrates to 1 and equals a Gaussian in z after completing the square",
-                       sp.integrate(sp.expand(posterior), (z, -sp.oo, sp.oo), conds="none"), 1)
-    ex.steps.append(Step(s["p_z_given_x"], posterior, "Bayes' rule: p(z|x) = p(x|z) p(z) / p(x)", post_check))
+    ex.steps.append(Step(s["p_x"], evidence, "p(x) = ∫ p(x|z) p(z) dz", _evidence_check(evidence, x, z, tau)))
+    ex.steps.append(Step(s["p_z_given_x"], posterior, "Bayes' rule: p(z|x) = p(x|z) p(z) / p(x)",
+                         exact("the posterior integrates to 1 over z",
+                               sp.integrate(sp.expand(posterior), (z, -sp.oo, sp.oo), conds="none"), 1)))
+
     def tidy(e):
         e = sp.expand(sp.expand_log(sp.simplify(e), force=True))
         return sp.collect(e, [m ** 2, m, v], sp.factor)
@@ -111,12 +110,26 @@ def derive_free_energy() -> Derivation:
     lhs = tidy(expectation(sp.log(lik), z, m, v) - expectation(sp.log(qd) - sp.log(prior), z, m, v))
     kl_post = sp.simplify(expectation(sp.log(qd) - sp.log(posterior), z, m, v))
     rhs = tidy(sp.log(evidence) - kl_post)
+    # the left side again, by the checks' own route: substitution z = m + sqrt(v) u and their own densities
+    by_substitution = independent.gaussian_expectation(
+        sp.log(independent.gaussian(x, z, tau)) + sp.log(independent.gaussian(z, 0, 1))
+        - sp.log(independent.gaussian(z, m, sp.sqrt(v))), z, m, sp.sqrt(v))
     ex.steps.append(Step(start, lhs, "E_q[log p(x|z)] - KL(q || p(z)) by integration",
-                         exact("both sides by integration; their difference simplifies to 0",
-                               sp.expand_log(lhs, force=True), sp.expand_log(rhs, force=True))))
+                         exact("E_q[log p(x|z) + log p(z) - log q(z)] integrated again after the substitution "
+                               "z = m + √v u", sp.expand_log(lhs, force=True), sp.expand_log(by_substitution, force=True))))
     ex.steps.append(Step(current, rhs, "log p(x) - KL(q || p(z|x)) by integration, with p(x) and p(z|x) from above",
-                         exact("equals the previous line: the difference simplifies to 0",
+                         exact("equals the left side E_q[log p(x|z)] - KL(q || p(z)) computed in the previous step",
                                sp.expand_log(lhs, force=True), sp.expand_log(rhs, force=True))))
     der.results.append(Result("vfe.conjugate", F, rhs, "the free energy of the conjugate model"))
     der.data.update({"conjugate": {"x": x, "m": m, "v": v, "tau": tau, "free_energy": rhs, "lhs": lhs}})
     return der
+
+
+def _evidence_check(evidence, x, z, tau) -> Verification:
+    """p(x) integrates to 1, and its second moment equals the double integral taken over x first."""
+    second = independent.gaussian_expectation(x ** 2, x, z, tau)        # ∫ x² p(x|z) dx = z² + τ²
+    other_order = independent.gaussian_expectation(second, z, 0, 1)    # then over z ~ N(0, 1)
+    return combine([exact("p(x) integrates to 1 over x", sp.integrate(evidence, (x, -sp.oo, sp.oo), conds="none"), 1),
+                    exact("second moment", sp.integrate(x ** 2 * evidence, (x, -sp.oo, sp.oo), conds="none"),
+                          other_order)],
+                   "p(x) integrates to 1, and ∫ x² p(x) dx equals ∫∫ x² p(x|z) p(z) dx dz integrated over x first")

@@ -18,15 +18,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 #: How a step was checked.  ``symbolic``: SymPy reduced ``lhs - rhs`` to 0.
-#: ``exact``: both sides were computed exactly (integration, substitution) and
-#: agree.  ``numeric``: evaluated at random points within a tolerance, used only
-#: where a symbolic proof was out of reach.  ``unverified``: no check passed.
+#: ``exact``: both sides were computed exactly by independent routes
+#: (integration, substitution, a generic determinant) and agree.  ``numeric``:
+#: evaluated at random points within a tolerance, used only where an exact
+#: check was out of reach.  ``unverified``: no independent check passed.
 METHODS = ("symbolic", "exact", "numeric", "unverified")
 
 
 @dataclass(frozen=True)
 class Verification:
-    """The record of one check run on one step."""
+    """The record of one check run on one step.
+
+    ``scope`` says where an exact check was computed when that is not the
+    general case (``"k = 1, 2, 3, 4"``); ``None`` means it covers every value
+    of the symbols, and only then is the check labelled a proof.
+    """
 
     method: str
     passed: bool
@@ -34,19 +40,34 @@ class Verification:
     residual: float | None = None
     tolerance: float | None = None
     points: int | None = None
+    scope: str | None = None
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise ValueError(f"unknown verification method {self.method!r}")
         if self.method == "unverified" and self.passed:
             raise ValueError("an unverified step cannot be marked as passed")
+        if self.method == "numeric" and self.passed and (self.points is None or self.tolerance is None):
+            raise ValueError("a numeric check states its points and tolerance")
+
+    @staticmethod
+    def unverified(reason: str) -> "Verification":
+        """A step with no independent check (or whose check failed), saying why."""
+        return Verification("unverified", False, reason)
+
+    @property
+    def general(self) -> bool:
+        """True for a passed exact check that covers the general case (a proof)."""
+        return self.passed and self.method in ("symbolic", "exact") and self.scope is None
 
     @property
     def label(self) -> str:
-        """A short label such as ``symbolic`` or ``numeric (40 pts, tol 1e-09)``."""
+        """What was computed, in a few words: ``proof``, ``checked at k = 1, 2``, ``numeric (...)``."""
+        if self.method == "unverified":
+            return "unverified"
         if self.method == "numeric":
-            return f"numeric ({self.points} pts, tol {self.tolerance:.0e})"
-        return self.method
+            return f"numeric at {self.points} random points, tol {self.tolerance:.0e}"
+        return f"checked at {self.scope}" if self.scope else "proof"
 
 
 @dataclass(frozen=True)

@@ -135,8 +135,8 @@ def _build(node, variables, source, what, depth):
     if isinstance(node, ast.BinOp):
         if type(node.op) in _BINOPS:
             left, right = rec(node.left), rec(node.right)
-            if isinstance(node.op, ast.Div) and right == 0:
-                raise ParseError(f"{what}: division by zero{_where(node, source)}")
+            if isinstance(node.op, ast.Div):
+                _nonzero_constant(right, what, node, source, "divisor")
             return _BINOPS[type(node.op)](left, right)
         if isinstance(node.op, ast.Pow):
             base, exponent = rec(node.left), rec(node.right)
@@ -146,9 +146,9 @@ def _build(node, variables, source, what, depth):
                 raise ParseError(f"{what}: exponent larger than {MAX_EXPONENT}{_where(node.right, source)}")
             if base.is_number and abs(sp.N(base)) > 10 ** MAX_LITERAL_DIGITS:
                 raise ParseError(f"{what}: number too large{_where(node, source)}")
-            if base == 0 and exponent.is_negative:
-                raise ParseError(f"{what}: division by zero{_where(node, source)}")
-            return base ** exponent
+            if exponent.is_negative:
+                _nonzero_constant(base, what, node, source, "base of a negative power")
+            return _defined(base ** exponent, what, node, source)
         raise ParseError(f"{what}: operator {type(node.op).__name__} is not allowed{_where(node, source)}")
     if isinstance(node, ast.Call):
         if not isinstance(node.func, ast.Name):
@@ -160,11 +160,35 @@ def _build(node, variables, source, what, depth):
         if node.keywords:
             raise ParseError(f"{what}: keyword arguments are not allowed{_where(node, source)}")
         arity, fn = FUNCTIONS[name]
-        if len(node.args) != arity or any(isinstance(a, ast.Starred) for a in node.args):
+        if any(isinstance(a, ast.Starred) for a in node.args):
+            raise ParseError(f"{what}: starred arguments are not allowed{_where(node, source)}")
+        if len(node.args) != arity:
             raise ParseError(f"{what}: {name} takes {arity} argument(s), got {len(node.args)}{_where(node, source)}")
-        return fn(*[rec(a) for a in node.args])
+        args = [rec(a) for a in node.args]
+        if name == "log":
+            _nonzero_constant(args[0], what, node, source, "argument of log")
+        return _defined(fn(*args), what, node, source)
     kind = type(node).__name__
     raise ParseError(f"{what}: {kind} is not allowed{_where(node, source)}")
+
+
+def _nonzero_constant(value, what, node, source, role: str) -> None:
+    """Refuse a constant ``value`` that is exactly 0 (a hidden zero too) or cannot be told from 0."""
+    if not getattr(value, "is_number", False):
+        return
+    from .verify import decide_zero
+
+    zero = decide_zero(value)
+    if zero is True:
+        raise ParseError(f"{what}: the {role} is exactly 0{_where(node, source)}")
+    if zero is None:
+        raise ParseError(f"{what}: cannot decide whether the {role} is 0{_where(node, source)}")
+
+
+def _defined(value, what, node, source):
+    if isinstance(value, sp.Basic) and value.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+        raise ParseError(f"{what}: the expression is undefined (infinite or not a number){_where(node, source)}")
+    return value
 
 
 def parse_numbers(text: str, *, what: str, count: int) -> list:

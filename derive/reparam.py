@@ -15,6 +15,7 @@ from .gaussian import expectation, log_normal_pdf
 from .graph import Graph
 from .model import Derivation, Given, Result, Step
 from .notation import Label
+from . import independent
 from .verify import exact, prove_equal
 
 
@@ -53,51 +54,31 @@ def derive_reparam(prior_mean=0, prior_std=1, closed_form=None) -> Derivation:
     der.figures.update({"dot": g.to_dot(), "tikz": g.to_tikz(), "tree": g.text_tree("t")})
     sweep = g.backward("t")
     values = g.values()
+    definitions = {N[name].symbol: N[name].expr for name in ("z", "r", "s", "t")}  # equations (2), as given
     sec = der.section("Backward sweep", "2.4",
-                      "Adjoints in reverse order, t̄ = 1. Each adjoint collects one chain-rule term per child: "
-                      "μ̄ and σ̄ collect from z and also directly from r, because r = log q(z) uses μ and σ as "
-                      "the parameters of q.")
+                      "Adjoints in reverse order, starting from t̄ = ∂t/∂t = 1. Each adjoint collects one chain-rule "
+                      "term per child: μ̄ and σ̄ collect from z and also directly from r, because r = log q(z) uses "
+                      "μ and σ as the parameters of q.")
     glyph = {"mu": "μ", "sigma": "σ", "eps": "ε"}
     bars = {name: Label(glyph.get(name, name) + "\u0304", rf"\bar{{{N[name].latex}}}") for name in sweep.order}
-    table = []  # the adjoint table: (adjoint, chain-rule formula, value in mu, sigma, eps)
-    for name in sweep.order:
-        bar = bars[name]
-        in_inputs = sp.simplify(sweep.adjoint[name].subs(values).subs(values))
-        if not sweep.terms[name]:
-            table.append((bar, sp.S.One, sp.S.One))
-            sec.steps.append(Step(bar, sp.S.One, "the output's adjoint is dt/dt = 1 (the sweep starts here)",
-                                  prove_equal(sp.diff(N[name].symbol, N[name].symbol), 1)))
-            continue
-        children = [c for c, _ in sweep.terms[name]]
-        chain_rule = sp.Add(*[sp.Mul(bars[c], sp.Derivative(N[c].symbol, N[name].symbol, evaluate=False),
-                                     evaluate=False) for c in children], evaluate=False)
-        table.append((bars[name], chain_rule, in_inputs))
-        collected = sp.Add(*[t for _, t in sweep.terms[name]], evaluate=False)
-        plugged = chain_rule.subs({bars[c]: sweep.adjoint[c] for c in children}).replace(
-            lambda e: isinstance(e, sp.Derivative), lambda e: sp.diff(N[e.expr.name].expr, e.variables[0]))
-        paths = " and ".join(children)
-        why = (f"chain rule: {name} feeds {paths}, so its adjoint collects one term from each path"
-               if len(children) > 1 else f"chain rule: {name} feeds {paths} only")
-        sec.steps.append(Step(bar, chain_rule, why, prove_equal(plugged, sweep.adjoint[name])))
-        sec.steps.append(Step(chain_rule, collected, "local partial derivatives of each child, times its adjoint",
-                              prove_equal(plugged, collected), continues=True))
-        reference = sp.diff(g.output_in_terms_of("t", name), N[name].symbol).subs(values).subs(values)
-        if sp.simplify(collected) == in_inputs and not collected.free_symbols:
-            continue
-        sec.steps.append(Step(collected, in_inputs, "forward values substituted: z = μ + σε",
-                              prove_equal(in_inputs, reference), continues=True))
+    der.givens.append(Given(bars["t"], sp.S.One, "the sweep starts at the output: t̄ = ∂t/∂t = 1"))
+    table = [(bars["t"], sp.S.One, sp.S.One)]  # the adjoint table: (adjoint, chain-rule formula, value in mu, sigma, eps)
+    for name in sweep.order[1:]:
+        table.append(_adjoint_steps(sec, g, sweep, name, bars, values, definitions))
     der.data["sweep"] = sweep
     der.figures["adjoints"] = table
     grad_mu = sp.simplify(sweep.adjoint["mu"].subs(values).subs(values))
     grad_sigma = sp.expand(sp.simplify(sweep.adjoint["sigma"].subs(values).subs(values)))
-    t_composed = g.output_in_terms_of("t", "mu").subs(values)
+    t_composed = independent.compose(definitions, N["t"].symbol)  # t in mu, sigma, eps, from equations (2)
     res = der.section("The stochastic gradient and its properties", "2.4",
                       "Per sample eps ~ N(0, 1): the gradient estimate, its mean and its variance.")
     gmu_l, gsig_l = Label("d t/d mu", r"\frac{\partial t}{\partial \mu}"), Label("d t/d sigma", r"\frac{\partial t}{\partial \sigma}")
     res.steps.append(Step(gmu_l, grad_mu, "μ̄ from the sweep, in terms of μ, σ, ε",
-                          prove_equal(grad_mu, sp.diff(sp.expand(t_composed), mu))))
+                          prove_equal(grad_mu, sp.diff(sp.expand(t_composed), mu), allow_numeric=False,
+                                      detail="equals ∂t/∂μ of t composed from equations (2), differentiated directly")))
     res.steps.append(Step(gsig_l, grad_sigma, "σ̄ from the sweep, in terms of μ, σ, ε",
-                          prove_equal(grad_sigma, sp.diff(sp.expand(t_composed), sigma))))
+                          prove_equal(grad_sigma, sp.diff(sp.expand(t_composed), sigma), allow_numeric=False,
+                                      detail="equals ∂t/∂σ of t composed from equations (2), differentiated directly")))
     mean_mu = expectation(grad_mu, eps, 0, 1)
     mean_sigma = expectation(grad_sigma, eps, 0, 1)
     exact_mu, exact_sigma = sp.diff(closed_form, mu), sp.diff(closed_form, sigma)
@@ -127,5 +108,46 @@ def derive_reparam(prior_mean=0, prior_std=1, closed_form=None) -> Derivation:
                "the estimator's variance"),
     ]
     der.data.update({"grad": (grad_mu, grad_sigma), "mean": (exact_mu, exact_sigma), "variance": (var_mu, var_sigma),
-                     "symbols": (mu, sigma, eps), "t": t_composed, "graph": g})
+                     "symbols": (mu, sigma, eps), "t": t_composed, "graph": g,
+                     "prior": (sp.sympify(prior_mean), sp.sympify(prior_std))})
     return der
+
+
+def _direct_partial(definitions: dict, output, symbol):
+    """∂output/∂symbol with every other quantity composed from its definition, then all composed."""
+    return independent.compose(definitions, sp.diff(independent.compose(definitions, output, keep=[symbol]), symbol))
+
+
+def _adjoint_steps(sec, g: Graph, sweep, name: str, bars: dict, values: dict, definitions: dict):
+    """The chain rule for one node's adjoint, its local partials, and its value; each checked against
+    ∂t/∂node taken directly from equations (2), not from the sweep."""
+    N = g.nodes
+    t, me = N["t"].symbol, N[name].symbol
+    direct = _direct_partial(definitions, t, me)
+    children = [c for c, _ in sweep.terms[name]]
+    chain_rule = sp.Add(*[sp.Mul(bars[c], sp.Derivative(N[c].symbol, me, evaluate=False), evaluate=False)
+                          for c in children], evaluate=False)
+    # the chain rule with each child's adjoint and local partial computed directly from equations (2)
+    independent_terms = sp.Add(*[_direct_partial(definitions, t, N[c].symbol)
+                                 * independent.compose(definitions, sp.diff(definitions[N[c].symbol], me))
+                                 for c in children])
+    paths = " and ".join(children)
+    why = (f"chain rule: {name} feeds {paths}, so its adjoint collects one term from each path"
+           if len(children) > 1 else f"chain rule: {name} feeds {paths} only")
+    sec.steps.append(Step(bars[name], chain_rule, why,
+                          prove_equal(independent_terms, direct, allow_numeric=False,
+                                      detail="with each child's ∂t/∂child and ∂child/∂" + name + " differentiated "
+                                             "directly from equations (2), the sum equals ∂t/∂" + name
+                                             + " differentiated directly")))
+    collected = sp.Add(*[term for _, term in sweep.terms[name]], evaluate=False)
+    sec.steps.append(Step(chain_rule, collected, "local partial derivatives of each child, times its adjoint",
+                          prove_equal(independent.compose(definitions, collected), direct, allow_numeric=False,
+                                      detail=f"with forward values put in, equals ∂t/∂{name} differentiated directly "
+                                             "from equations (2)"), continues=True))
+    in_inputs = sp.simplify(sweep.adjoint[name].subs(values).subs(values))
+    if not (sp.simplify(collected) == in_inputs and not collected.free_symbols):
+        sec.steps.append(Step(collected, in_inputs, "forward values substituted: z = μ + σε",
+                              prove_equal(in_inputs, direct, allow_numeric=False,
+                                          detail=f"equals ∂t/∂{name} differentiated directly from equations (2)"),
+                              continues=True))
+    return bars[name], chain_rule, in_inputs

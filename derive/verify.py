@@ -91,18 +91,92 @@ def time_limit(seconds: float | None, what: str):
 
 def _difference(lhs, rhs):
     if isinstance(lhs, sp.MatrixBase) or isinstance(rhs, sp.MatrixBase):
-        return sp.Matrix(lhs) - sp.Matrix(rhs)
+        lhs, rhs = sp.Matrix(lhs), sp.Matrix(rhs)
+        if lhs.shape != rhs.shape:
+            raise ValueError(f"cannot compare a {lhs.shape} matrix with a {rhs.shape} matrix")
+        return lhs - rhs
     return sp.sympify(lhs) - sp.sympify(rhs)
 
 
 def _is_zero(expr) -> bool:
+    """Exactly zero: every entry of a matrix, or the expression itself."""
     if isinstance(expr, sp.MatrixBase):
         return all(_is_zero(e) for e in expr)
     return expr == 0
 
 
-def _symbolic_zero(diff, seconds: float) -> bool:
-    """True when SymPy reduces ``diff`` to exactly zero within ``seconds``."""
+def decide_zero(value, seconds: float = 5.0) -> bool | None:
+    """Is the constant ``value`` exactly 0?  True, False, or None (undecided).
+
+    A value that evaluates to 30 certain digits (``evalf(strict=True)``) is
+    decided by them; one whose digits cannot be told from zero (a hidden zero
+    such as sin(1)**2 + cos(1)**2 - 1) is decided by ``simplify`` and
+    ``equals``; anything else, or a time-out, is undecided.
+    """
+    value = sp.sympify(value)
+    if value.is_zero is not None and value.is_number and value.is_Number:
+        return bool(value.is_zero)
+    try:
+        with time_limit(seconds, "deciding a constant") as mine:
+            try:
+                return sp.N(value, 30, strict=True) == 0
+            except (sp.core.evalf.PrecisionExhausted, ValueError, TypeError):
+                pass
+            if sp.simplify(value) == 0 or value.equals(0) is True:
+                return True
+            return None
+    except DerivationTimeout as exc:
+        if exc.token is not mine:
+            raise
+        return None
+
+
+def undefined_constant(expr) -> str | None:
+    """A reason if ``expr`` divides by, or takes the log of, a constant that is 0 or cannot be told from 0."""
+    exprs = list(expr) if isinstance(expr, sp.MatrixBase) else [sp.sympify(expr)]
+    for e in exprs:
+        if e.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+            return f"the expression is undefined ({sp.sstr(e)[:60]})"
+        for node in sp.preorder_traversal(e):
+            if isinstance(node, sp.Pow) and node.exp.is_negative:
+                base, what = node.base, "divides by"
+            elif isinstance(node, sp.log):
+                base, what = node.args[0], "takes the log of"
+            else:
+                continue
+            if base.is_number and not base.is_Number:
+                zero = decide_zero(base)
+                if zero is not False:
+                    state = "exactly 0" if zero else "a constant that cannot be told from 0"
+                    return f"the expression {what} {sp.sstr(base)}, {state}"
+    return None
+
+
+def _simplified(expr):
+    return expr.applyfunc(sp.simplify) if isinstance(expr, sp.MatrixBase) else sp.simplify(expr)
+
+
+def _symbolic_zero(diff, seconds: float, sides=None) -> bool:
+    """True when SymPy reduces ``diff`` to exactly zero within ``seconds``; a time-out is False.
+
+    ``sides`` (lhs, rhs), if given, are also simplified one at a time before
+    their difference is taken (SymPy sometimes reduces each but not the difference).
+    """
+    if _reduce(diff, seconds):
+        return True
+    if sides is None:
+        return False
+    try:
+        with time_limit(seconds, "simplify") as mine:
+            lhs, rhs = (_simplified(sp.sympify(e).doit()) for e in sides)
+            return _is_zero(_simplified(_difference(lhs, rhs)))
+    except DerivationTimeout as exc:
+        if exc.token is not mine:
+            raise
+        return False
+
+
+def _reduce(diff, seconds: float) -> bool:
     try:
         with time_limit(seconds, "simplify") as mine:
             cand = diff.doit() if hasattr(diff, "doit") else diff
@@ -129,7 +203,11 @@ def _random_function(rng: random.Random, nargs: int):
 
 
 def numeric_residual(diff, points: int = 24, seed: int = 0) -> float:
-    """Largest |diff| over random points (relative to the size of the terms)."""
+    """Largest |diff| over random points (absolute; a non-finite value gives inf).
+
+    Every free symbol gets a random real value (in [0.2, 1.5] where declared
+    positive, else in [-1.5, 1.5]); every undefined function a random smooth one.
+    """
     rng = random.Random(seed)
     worst = 0.0
     exprs = list(diff) if isinstance(diff, sp.MatrixBase) else [diff]
@@ -151,53 +229,91 @@ def numeric_residual(diff, points: int = 24, seed: int = 0) -> float:
     return worst
 
 
+def _refuse_undefined(lhs, rhs) -> Verification | None:
+    for side in (lhs, rhs):
+        reason = undefined_constant(side)
+        if reason is not None:
+            return Verification.unverified(reason)
+    return None
+
+
 def prove_equal(lhs, rhs, *, seconds: float = 20.0, numeric_points: int = 24,
-                tolerance: float = 1e-9, allow_numeric: bool = True) -> Verification:
-    """Verify ``lhs = rhs``: symbolically if possible, else numerically."""
+                tolerance: float = 1e-9, allow_numeric: bool = True, detail: str | None = None,
+                scope: str | None = None) -> Verification:
+    """Verify ``lhs = rhs``: symbolically if possible, else (if allowed) numerically.
+
+    ``detail`` says what the two sides are (e.g. "back-substitution gives y");
+    ``scope`` where they were computed when that is not the general case.
+    """
+    bad = _refuse_undefined(lhs, rhs)
+    if bad is not None:
+        return bad
     diff = _difference(lhs, rhs)
-    if _symbolic_zero(diff, seconds):
-        return Verification("symbolic", True, "simplify(lhs - rhs) = 0")
+    what = detail or "simplify(lhs - rhs) = 0"
+    if _symbolic_zero(diff, seconds, (lhs, rhs)):
+        return Verification("symbolic", True, what, scope=scope)
     if not allow_numeric:
-        return Verification("unverified", False, "simplify(lhs - rhs) did not reduce to 0")
+        return Verification.unverified(f"{what}: the difference did not reduce to 0")
     try:
         with time_limit(seconds, "numeric check") as mine:
             residual = numeric_residual(diff, numeric_points)
     except DerivationTimeout as exc:
         if exc.token is not mine:
             raise
-        return Verification("unverified", False, f"no symbolic proof; numeric check ran out of time ({exc})")
+        return Verification.unverified(f"no symbolic proof; numeric check ran out of time ({exc})")
     except (TypeError, ValueError) as exc:
-        return Verification("unverified", False, f"no symbolic proof; numeric check failed to run ({exc})")
-    passed = residual <= tolerance
-    if not passed:
-        return Verification("unverified", False, f"lhs - rhs reached {residual:.3g} at random points",
+        return Verification.unverified(f"no symbolic proof; numeric check failed to run ({exc})")
+    if not residual <= tolerance:  # NaN fails too
+        return Verification("unverified", False, f"{what}: lhs - rhs reached {residual:.3g} at random points",
                             residual, tolerance, numeric_points)
-    return Verification("numeric", True, "lhs - rhs vanishes at random points",
-                        residual, tolerance, numeric_points)
+    return Verification("numeric", True, f"{what}: no symbolic proof; lhs - rhs vanishes at random points",
+                        residual, tolerance, numeric_points, scope=scope)
 
 
-def exact(detail: str, lhs, rhs, *, seconds: float = 20.0) -> Verification:
-    """Both sides computed exactly (by integration or substitution); they must agree."""
+def exact(detail: str, lhs, rhs, *, seconds: float = 20.0, scope: str | None = None) -> Verification:
+    """Both sides computed exactly by independent routes (integration, substitution); they must agree."""
+    bad = _refuse_undefined(lhs, rhs)
+    if bad is not None:
+        return bad
     diff = _difference(lhs, rhs)
-    if _symbolic_zero(diff, seconds):
-        return Verification("exact", True, detail)
-    return Verification("unverified", False, f"{detail}: difference did not reduce to 0")
+    if _symbolic_zero(diff, seconds, (lhs, rhs)):
+        return Verification("exact", True, detail, scope=scope)
+    return Verification.unverified(f"{detail}: the difference did not reduce to 0")
+
+
+def join_scopes(scopes: list) -> str:
+    """``["k = 1", "k = 2"]`` -> ``"k = 1, 2"``; scopes of other forms are joined with '; '."""
+    groups: dict[str, list[str]] = {}
+    for scope in dict.fromkeys(scopes):
+        name, sep, values = scope.partition(" = ")
+        key = name if sep else scope
+        groups.setdefault(key, [])
+        if sep:
+            groups[key].append(values)
+    return "; ".join(f"{key} = {', '.join(vals)}" if vals else key for key, vals in groups.items())
 
 
 def combine(verifications: list[Verification], detail: str) -> Verification:
     """One verification standing for several checks of the same step.
 
-    It is as weak as the weakest: any failure makes it unverified, any numeric
-    member makes it numeric.
+    Every member must pass; the first failure makes the step unverified.  What
+    the step then establishes is what its strongest member established: a
+    proof if any member covers the general case, otherwise exact checks at the
+    members' instances (their scopes joined), otherwise numeric (the worst
+    residual).
     """
     if not verifications:
-        return Verification("unverified", False, "no check was run")
+        return Verification.unverified("no check was run")
     failed = [v for v in verifications if not v.passed]
     if failed:
-        return Verification("unverified", False, f"{detail}: {failed[0].detail}")
-    numeric = [v for v in verifications if v.method == "numeric"]
-    if numeric:
-        worst = max(numeric, key=lambda v: v.residual or 0.0)
-        return Verification("numeric", True, detail, worst.residual, worst.tolerance, worst.points)
-    method = "exact" if all(v.method == "exact" for v in verifications) else "symbolic"
-    return Verification(method, True, detail)
+        return Verification.unverified(f"{detail}: {failed[0].detail}")
+    general = [v for v in verifications if v.general]
+    if general:
+        return Verification("exact" if all(v.method == "exact" for v in general) else "symbolic", True, detail)
+    exact_ones = [v for v in verifications if v.method in ("symbolic", "exact")]
+    if exact_ones:
+        scope = join_scopes([v.scope for v in exact_ones])
+        method = "exact" if all(v.method == "exact" for v in exact_ones) else "symbolic"
+        return Verification(method, True, detail, scope=scope)
+    worst = max(verifications, key=lambda v: v.residual or 0.0)
+    return Verification("numeric", True, detail, worst.residual, worst.tolerance, worst.points)

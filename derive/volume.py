@@ -77,7 +77,7 @@ def counterexample(derivation, k: int = 2, seeds=range(1, 9)) -> dict:
         if best is None or abs(ld[0]) > abs(best[2][0]):
             best = (block, x, ld, seed)
     block, x, ld, seed = best
-    ref = reference_map(derivation, block)
+    ref = reference_map(derivation, block) or block.forward
     _, ld_ref = reference.slogdet(reference.fd_jacobian(ref, x))
     return {
         "k": k,

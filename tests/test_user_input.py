@@ -211,8 +211,20 @@ EXPRESSIONS = st.recursive(_leaf, _combine, max_leaves=8)
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(EXPRESSIONS)
 def test_parser_round_trips_to_the_trusted_construction(pair):
+    """Every generated expression parses to the trusted construction, or is refused by a limit it really exceeds."""
     text, expected = pair
-    assert parse(text, {"x": X}) == expected
+    try:
+        assert parse(text, {"x": X}) == expected
+    except ParseError as exc:
+        assert "number too large" in str(exc), exc
+        powers = [p for p in sp.preorder_traversal(expected) if isinstance(p, sp.Pow) and p.base.is_number]
+        assert any(abs(sp.N(p.base)) > 10 ** 20 for p in powers), exc
+
+
+def test_a_power_of_a_huge_constant_is_refused_by_the_size_limit():
+    with pytest.raises(ParseError, match="number too large"):
+        parse("(exp(47))**1", {"x": X})
+    assert parse("(exp(46))**1", {"x": X}) == sp.exp(46)
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -57,3 +57,140 @@ def _nested_limits(_time, DerivationTimeout, time_limit):
             while True:
                 prove_equal(sp.sin(x) ** 2, 1, seconds=30)
     assert outer.value.what == "whole derivation"
+
+
+# ---- the verifier kernel against wrong identities ---------------------------
+
+X = sp.Symbol("x", real=True)
+Y = sp.Symbol("y", real=True)
+
+
+def test_matrix_identity_with_one_agreeing_entry_is_refused():
+    """A wrong matrix whose zero block agrees with the right one (like ∂y2/∂x1) is not accepted."""
+    right = sp.Matrix([[sp.exp(X), 1], [0, sp.exp(Y)]])
+    wrong = sp.Matrix([[sp.exp(X), 1], [0, sp.exp(X)]])   # every entry agrees but one
+    assert not prove_equal(wrong, right).passed
+    assert not prove_equal(sp.Matrix([[X, 0]]), sp.Matrix([[Y, 0]])).passed
+    assert prove_equal(right, right.T.T).passed
+
+
+def test_false_matrix_identity_with_undefined_functions_fails_numerically():
+    f = sp.Function("f")
+    v = prove_equal(sp.Matrix([0, f(X) + 1]), sp.Matrix([0, f(X)]))
+    assert not v.passed and v.method == "unverified" and v.residual == pytest.approx(1.0)
+
+
+def test_matrices_of_different_shapes_are_not_compared():
+    with pytest.raises(ValueError):
+        prove_equal(sp.Matrix([X, Y]), sp.Matrix([[X, Y]]))
+
+
+def _passed(label="p", scope=None):
+    return Verification("symbolic", True, label, scope=scope)
+
+
+def test_combine_fails_when_any_member_fails_wherever_it_stands():
+    from derive.verify import combine
+
+    bad = Verification.unverified("entry (2, 1) differs")
+    for members in ([bad, _passed()], [_passed(), bad], [_passed(), _passed(), bad, _passed()]):
+        v = combine(members, "at k = 1, 2")
+        assert not v.passed and v.method == "unverified" and "entry (2, 1) differs" in v.detail
+    assert not combine([], "nothing").passed
+
+
+def test_combine_says_what_was_established():
+    from derive.verify import combine
+
+    at_k = [_passed(scope=f"k = {n}") for n in (1, 2, 3)]
+    v = combine(at_k, "equals Matrix.jacobian")
+    assert v.passed and v.scope == "k = 1, 2, 3" and v.label == "checked at k = 1, 2, 3"
+    assert combine([*at_k, _passed()], "index form").label == "proof"
+    numeric = Verification("numeric", True, "n", residual=3e-12, tolerance=1e-9, points=24)
+    worse = Verification("numeric", True, "n", residual=5e-11, tolerance=1e-9, points=24)
+    v = combine([numeric, worse], "random points")
+    assert v.method == "numeric" and v.residual == 5e-11
+    assert v.label == "numeric at 24 random points, tol 1e-09"
+
+
+def test_labels_claim_a_proof_only_for_the_general_case():
+    assert _passed().label == "proof"
+    assert _passed(scope="D = 1, 2, 3").label == "checked at D = 1, 2, 3"
+    assert Verification.unverified("why").label == "unverified"
+    assert not Verification.unverified("why").passed
+    with pytest.raises(ValueError):
+        Verification("numeric", True, "no points stated")
+
+
+def test_a_time_out_is_never_a_pass(monkeypatch):
+    import time as _time
+
+    import derive.verify as verify
+
+    def slow(expr, *args, **kwargs):
+        _time.sleep(5)
+        return sp.S.Zero   # would "prove" anything, had it finished in time
+
+    monkeypatch.setattr(verify.sp, "simplify", slow)
+    f = sp.Function("f")
+    # expand does not reduce this to 0; simplify would, but runs out of time
+    lhs, rhs = f(X) * (X + 1) ** 2, f(X) * (X ** 2 + 2 * X + 1) + (sp.sin(X) ** 2 + sp.cos(X) ** 2 - 1)
+    v = verify.prove_equal(lhs, rhs, seconds=0.2, allow_numeric=False)
+    assert not v.passed and v.method == "unverified"
+    assert not verify.exact("by integration", lhs, rhs, seconds=0.2).passed
+
+
+def test_numeric_check_that_runs_out_of_time_is_unverified(monkeypatch):
+    import time as _time
+
+    import derive.verify as verify
+
+    monkeypatch.setattr(verify, "numeric_residual", lambda *a, **k: _time.sleep(5) or 0.0)
+    f = sp.Function("f")
+    v = verify.prove_equal(f(X), f(X) + sp.Float(1e-30), seconds=0.2)
+    assert not v.passed and "ran out of time" in v.detail
+
+
+@pytest.mark.parametrize("offset,passes", [(2e-9, False), (1.5e-9, False), (5e-10, True), (1e-3, False)])
+def test_numeric_tolerance_near_misses(offset, passes):
+    """Residuals just above the 1e-9 tolerance fail, just below pass (so a looser tolerance is caught)."""
+    f = sp.Function("f")
+    v = prove_equal(f(X) + sp.Float(offset), f(X))
+    assert v.passed is passes
+    assert v.residual == pytest.approx(offset, rel=1e-6)
+    assert v.method == ("numeric" if passes else "unverified")
+
+
+def test_non_finite_values_fail_the_numeric_check():
+    from derive.verify import numeric_residual
+
+    assert numeric_residual(sp.nan + X) == float("inf")
+    f = sp.Function("f")
+    assert not prove_equal(f(X) / (X - X), f(X)).passed
+
+
+@pytest.mark.parametrize("hidden", [sp.sin(1) ** 2 + sp.cos(1) ** 2 - 1, sp.log(2) + sp.log(3) - sp.log(6),
+                                    sp.cosh(1) ** 2 - sp.sinh(1) ** 2 - 1])
+def test_a_hidden_zero_constant_is_not_verified(hidden):
+    from derive.verify import decide_zero
+
+    assert decide_zero(hidden) is True
+    v = prove_equal(X / hidden, X / hidden)
+    assert not v.passed and "exactly 0" in v.detail
+    assert not prove_equal(sp.log(hidden) * X, sp.log(hidden) * X).passed
+
+
+@pytest.mark.parametrize("value", [sp.pi - sp.Rational(355, 113), sp.E - sp.Float("2.718281828"), sp.sqrt(2) - 1])
+def test_non_zero_constants_are_decided(value):
+    from derive.verify import decide_zero
+
+    assert decide_zero(value) is False
+    assert prove_equal(X / value, X / value).passed
+
+
+def test_exact_check_refuses_a_wrong_value():
+    from derive.verify import exact
+
+    assert exact("integrates to 1", sp.Integer(1), 1).passed
+    v = exact("integrates to 1", sp.Rational(1, 2), 1)
+    assert not v.passed and v.detail.startswith("integrates to 1")

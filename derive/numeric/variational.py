@@ -33,7 +33,7 @@ def vfe_checks(der, seed: int = 0, n: int = 200_000) -> list[CrossCheck]:
 def kl_checks(der, seed: int = 0, n: int = 200_000) -> list[CrossCheck]:
     mu, sigma = der.data["mu"], der.data["sigma"]
     pm, ps = (float(v) for v in der.data["prior"])
-    kl = sp.lambdify((mu, sigma), der.data["closed_form"], "numpy")
+    kl = sp.lambdify((mu, sigma), der.result("kl.closed_form").value, "numpy")  # the printed object
     rng = np.random.default_rng(seed)
     out = []
     cases = [(0.3, 0.8), (-1.2, 1.7), (2.0, 1e-3), (1e3, 0.5), (-1e3, 1e-3)]
@@ -51,7 +51,7 @@ def kl_checks(der, seed: int = 0, n: int = 200_000) -> list[CrossCheck]:
             out.append(CrossCheck.compare(f"KL closed form (mu={m:g}, sigma={s:g})", f"Monte Carlo, n={n}: |derived - MC| / SE",
                                           abs(value - est) / se, Z_BOUND))
     # the general two-Gaussian formula, at parameters that are not the prior's
-    general = sp.lambdify(der.data["general_symbols"], der.data["general"], "numpy")
+    general = sp.lambdify(der.data["general_symbols"], der.result("kl.gaussian").value, "numpy")
     for m1, s1, m2, s2 in [(0.7, 0.4, -1.1, 2.3), (-3.0, 1.9, 2.0, 0.6)]:
         def integrand(u, m1=m1, s1=s1, m2=m2, s2=s2):
             z = m1 + s1 * u
@@ -65,16 +65,16 @@ def kl_checks(der, seed: int = 0, n: int = 200_000) -> list[CrossCheck]:
 
 def reparam_checks(der, seed: int = 0, n: int = 1_000_000) -> list[CrossCheck]:
     mu, sigma, eps = der.data["symbols"]
-    g_mu, g_sigma = (sp.lambdify((mu, sigma, eps), g, "numpy") for g in der.data["grad"])
-    m_mu, m_sigma = (sp.lambdify((mu, sigma), g, "numpy") for g in der.data["mean"])
-    v_mu, v_sigma = (sp.lambdify((mu, sigma), g, "numpy") for g in der.data["variance"])
-    prior = der.data["graph"].nodes["s"].expr
-    z_sym = der.data["graph"].nodes["z"].symbol
-    prior_fn = sp.lambdify(z_sym, prior, "numpy")  # log p from the definition of node s
+    # the printed results themselves
+    g_mu, g_sigma = (sp.lambdify((mu, sigma, eps), der.result(f"reparam.grad_{n}").value, "numpy")
+                     for n in ("mu", "sigma"))
+    m_mu, m_sigma = (sp.lambdify((mu, sigma), g, "numpy") for g in der.result("reparam.mean").value)
+    v_mu, v_sigma = (sp.lambdify((mu, sigma), g, "numpy") for g in der.result("reparam.variance").value)
+    pm, ps = (float(v) for v in der.data["prior"])
 
-    def t_ref(m, s, e):  # t = log q(z) - log p(z), written with numpy
+    def t_ref(m, s, e):  # t = log q(z) - log p(z), written with numpy from the sheet's equations (2)
         z = m + s * e
-        return gaussian_logpdf(z, m, s) - prior_fn(z)
+        return gaussian_logpdf(z, m, s) - gaussian_logpdf(z, pm, ps)
 
     rng = np.random.default_rng(seed)
     out = []

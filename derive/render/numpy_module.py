@@ -35,7 +35,7 @@ def render_module(derivations) -> str:
         names = ArrayNames()
         a = names.arrayify
         logdet_terms = []
-        for term in sp.Add.make_args(d["logdet"]):
+        for term in sp.Add.make_args(by["coupling"].result("coupling.logdet").value):
             body = _code(a(term.function if isinstance(term, sp.Sum) else term))
             logdet_terms.append(f"numpy.sum(numpy.broadcast_to({body}, x2.shape), axis=-1)"
                                 if isinstance(term, sp.Sum) else body)
@@ -69,16 +69,15 @@ def coupling_logdet(x, F, G, s):
 
 ''')
     if "kl" in by:
-        d = by["kl"].data
+        closed_form = by["kl"].result("kl.closed_form").value
         parts.append(f'''def kl_gaussian_standard(mu, sigma):
     """KL(N(mu, sigma^2) || prior) per dimension (seed 2.3)."""
-    return {_code(d["closed_form"])}
+    return {_code(closed_form)}
 
 
 ''')
     if "reparam" in by:
-        d = by["reparam"].data
-        g_mu, g_sigma = d["grad"]
+        g_mu, g_sigma = (by["reparam"].result(f"reparam.grad_{n}").value for n in ("mu", "sigma"))
         parts.append(f'''def reparam_gradient(mu, sigma, epsilon):
     """Per-sample reparameterisation gradient (d t/d mu, d t/d sigma) at z = mu + sigma epsilon (seed 2.4)."""
     return ({_code(g_mu)}) + 0 * epsilon, ({_code(g_sigma)}) + 0 * epsilon
