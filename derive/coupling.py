@@ -24,7 +24,8 @@ from typing import Callable
 import sympy as sp
 
 from .model import Derivation, Given, Result, Step, Verification
-from .notation import Label, Component, ComponentPartial, entry_to_block, to_vector, decompose_entry
+from .notation import (Label, Component, ComponentPartial, decompose_entry, entry_to_block, evaluate_vector,
+                       to_vector)
 from .verify import combine, prove_equal
 
 CHECK_DIMS = (1, 2, 3, 4)
@@ -174,6 +175,14 @@ class ExplicitBlock:
         """The explicit 2k×2k Jacobian by ``Matrix.jacobian`` (only where asked for)."""
         return self.forward().jacobian(self.x)
 
+    def written_out(self, vector_expr, S: IndexSymbols = SYMBOLS):
+        """A printed vector-notation formula at this k (x2's functions at this block's x2)."""
+        vec = S.vectors
+        vectors = {vec[S.x1]: self.x1, vec[S.x2]: self.x2, vec[S.y1]: self.y1, vec[S.y2]: self.y2, vec[S.s]: self.s}
+        functions = {S.F: self.F, S.G: self.G}
+        jacobians = {S.F: sp.Matrix(self.F).jacobian(self.x2), S.G: sp.Matrix(self.G).jacobian(self.x2)}
+        return evaluate_vector(vector_expr, vectors, functions, jacobians)
+
 
 def assemble_jacobian(entries: dict, blk: ExplicitBlock, S: IndexSymbols = SYMBOLS) -> sp.Matrix:
     """The explicit 2k×2k Jacobian of ``blk`` from the derived index-form entries."""
@@ -282,10 +291,22 @@ def _inverse_section(der: Derivation, blocks_k: dict, S: IndexSymbols = SYMBOLS)
                           combine(index_form + _explicit_roundtrips(blocks_k, x1_sol, x2_sol),
                                   "both round trips reduce to the identity in index form (every i and k), "
                                   "and for the explicit block at k = 1, 2, 3 with undefined F, G")))
-    der.results.append(Result("coupling.inverse", sp.Matrix([vec[S.x2], vec[S.x1]]),
-                              sp.Matrix([to_vector(x2_sol, vec), to_vector(x1_sol, vec)]),
+    printed = sp.Matrix([to_vector(x2_sol, vec), to_vector(x1_sol, vec)])
+    inv.steps.append(Step(sp.Matrix([vec[S.x2], vec[S.x1]]), printed, "the inverse in vector notation",
+                          combine([_printed_inverse_check(printed, blk) for blk in blocks_k.values()],
+                                  "the vector formula, written out component by component and put into the "
+                                  "definition, gives y")))
+    der.results.append(Result("coupling.inverse", sp.Matrix([vec[S.x2], vec[S.x1]]), printed,
                               "the inverse, first x2 from y2, then x1 from y1 and x2"))
     der.data.update({"x1_solution": x1_sol, "x2_solution": x2_sol})
+
+
+def _printed_inverse_check(printed, blk: ExplicitBlock):
+    """Write out the printed inverse at k and put it into the definition: it must give y."""
+    x2_val = blk.written_out(printed[0])
+    x1_val = blk.written_out(printed[1]).subs(dict(zip(blk.x2, x2_val)), simultaneous=True)
+    fwd = blk.forward().subs({**dict(zip(blk.x1, x1_val)), **dict(zip(blk.x2, x2_val))}, simultaneous=True)
+    return prove_equal(fwd, blk.y, scope=f"k = {blk.k}")
 
 
 def _entry_checks(entry, blocks_k, explicit_j, r0, c0, S: IndexSymbols = SYMBOLS) -> list:
@@ -313,13 +334,14 @@ def _jacobian_section(der: Derivation, blocks_k, explicit_j, variant, explicit_d
                                           "explicit block")))
     block_matrix = sp.Matrix(2, 2, [entry_to_block(entries[(o, n)], i, j, vec, vec[S.x2])
                                     for o in ("y1", "y2") for n in ("x1", "x2")])
-    full_checks = [prove_equal(assemble_jacobian(entries, blk), explicit_j[n], scope=f"k = {n}")
-                   for n, blk in blocks_k.items()]
+    # the printed block matrix, written out at k, against Matrix.jacobian of the explicit block
+    full_checks = [prove_equal(sp.BlockMatrix([[blk.written_out(b) for b in block_matrix.row(r)] for r in (0, 1)])
+                               .as_explicit(), explicit_j[n], scope=f"k = {n}") for n, blk in blocks_k.items()]
     jac_symbol = Label("∂y/∂x", r"\frac{\partial y}{\partial x}")
     jac.steps.append(Step(jac_symbol, block_matrix, "collect the entries into k×k blocks: "
                           "rows y1, y2; columns x1, x2",
-                          combine(full_checks, "the assembled 2k×2k matrix equals Matrix.jacobian of the "
-                                  "explicit block")))
+                          combine(full_checks, "the block matrix, written out component by component, equals "
+                                  "Matrix.jacobian of the explicit block")))
     der.results.append(Result("coupling.jacobian", jac_symbol, block_matrix,
                               "the Jacobian as a 2×2 block matrix (each block k×k)"))
     if explicit_dim is not None and explicit_dim <= EXPLICIT_MAX_DIM:

@@ -276,3 +276,47 @@ class Label(sp.Symbol):
 
     def _latex(self, printer, exp=None):
         return _LABEL_LATEX.get(self.name, self.name)
+
+
+def evaluate_vector(expr, vectors: dict, functions: dict, jacobians: dict):
+    """The vector-notation ``expr`` written out at a concrete dimension, as explicit SymPy matrices.
+
+    ``vectors`` maps each vector Symbol (x_1, s, ...) to its column of components;
+    ``functions`` each conditioner name to the column of its components at x2,
+    ``jacobians`` to its k×k Jacobian.  Element-wise functions act on each
+    component, ``∘`` multiplies components, ``diag`` builds a diagonal matrix,
+    and a product of matrices is a matrix product.  Used to check a printed
+    vector formula against the explicit computation, so it shares no code with
+    :func:`to_vector`.
+    """
+    def ev(e):
+        if isinstance(e, sp.Symbol) and e in vectors:
+            return sp.Matrix(vectors[e])
+        if isinstance(e, VectorFunction):
+            return sp.Matrix(functions[e.args[0]])
+        if isinstance(e, JacobianOf):
+            return sp.Matrix(jacobians[e.args[0]])
+        if isinstance(e, Diag):
+            return sp.diag(*ev(e.args[0]))
+        if isinstance(e, (ZeroBlock, IdentityBlock)):
+            n = len(next(iter(vectors.values())))
+            return sp.zeros(n, n) if isinstance(e, ZeroBlock) else sp.eye(n)
+        if isinstance(e, Hadamard):
+            parts = [ev(a) for a in e.args]
+            return sp.Matrix(parts[0].shape[0], 1, lambda r, _: sp.Mul(*[p[r] for p in parts]))
+        if isinstance(e, sp.Add):
+            parts = [ev(a) for a in e.args]
+            return sum(parts[1:], parts[0])
+        if isinstance(e, sp.Mul):
+            out = sp.S.One
+            for factor in (ev(a) for a in e.args):
+                out = out * factor
+            return out
+        if isinstance(e, sp.Function) and len(e.args) == 1:
+            inner = ev(e.args[0])
+            return inner.applyfunc(e.func) if isinstance(inner, sp.MatrixBase) else e.func(inner)
+        if e.is_number:
+            return e
+        raise ValueError(f"cannot write out {e} at a concrete dimension")
+
+    return ev(expr)

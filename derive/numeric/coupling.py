@@ -235,4 +235,21 @@ def check_block(derivation: Derivation, block: NumericCoupling, x, rng) -> list[
                                      np.max(np.abs(ld - ld_ref)), 1e-8))
     checks.append(CrossCheck.compare(f"det sign (k={k})", "count of slogdet signs that are not +1",
                                      float(np.sum(sign != 1)), 0.0))
+    checks.append(_volume_check(derivation, np.abs(ld_ref)))
     return checks
+
+
+def _volume_check(derivation: Derivation, abs_ld_ref) -> CrossCheck:
+    """The volume verdict against slogdet: 'yes' needs log|det| = 0 at every point, 'no' a point where it is not."""
+    verdicts = [r.value for r in derivation.results if r.name.endswith(".volume")]
+    holds = verdicts[-1].holds if verdicts else None
+    worst = float(np.max(abs_ld_ref))
+    if holds is True:
+        return CrossCheck.compare("volume verdict 'yes' vs slogdet", "max |slogdet(FD Jacobian)| at the points",
+                                  worst, 1e-8)
+    if holds is False:
+        return CrossCheck.compare("volume verdict 'no' vs slogdet",
+                                  "1e-6 / max |slogdet(FD Jacobian)| (passes where some |log det| >= 1e-6)",
+                                  1e-6 / max(worst, 1e-300), 1.0)
+    return CrossCheck.compare("volume verdict vs slogdet", "no verdict was reached", np.inf, 0.0)
+
