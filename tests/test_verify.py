@@ -5,6 +5,8 @@ import sympy as sp
 from derive.model import Verification
 from derive.verify import prove_equal
 
+pytestmark = pytest.mark.mutation
+
 
 def test_true_identity_is_symbolic():
     x = sp.Symbol("x", real=True)
