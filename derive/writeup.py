@@ -15,7 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .atomic import write_all_atomic, write_atomic
+from .atomic import write_all_atomic
 
 
 def build_everything(opts, status=None, build=None):
@@ -111,9 +111,10 @@ def run_all(opts, out: str = "outputs", check_only: bool = False, quiet: bool = 
         if pdf_bytes is None:
             latex_failed = message.startswith("LaTeX failed")
             print(f"derive: {message}", file=sys.stderr)
-    write_all_atomic({out_dir / name: text for name, text in files.items()})
+    outputs = {out_dir / name: text for name, text in files.items()}
     if pdf_bytes is not None:
-        write_atomic(out_dir / "writeup.pdf", pdf_bytes)
+        outputs[out_dir / "writeup.pdf"] = pdf_bytes
+    write_all_atomic(outputs)
     written = sorted(files) + (["writeup.pdf"] if pdf_bytes is not None else [])
     console.print(f"wrote {', '.join(written)} to {out_dir}")
     if not ok:

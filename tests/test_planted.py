@@ -284,3 +284,126 @@ def test_a_planted_mathematical_bug_is_caught_by_derive(monkeypatch, what, plant
         plant(mp)
         caught = _caught_by_derive(entry)
     assert caught, f"planted bug not caught: {what}"
+
+
+# ---- bugs in the verifier, the parser and the file writer: a test fails --------
+
+def _fails(test, *args) -> bool:
+    """True when the test function fails (with any assertion or error) on its arguments."""
+    try:
+        with pytest.MonkeyPatch.context() as inner:
+            test(*(inner if a is MONKEYPATCH else a for a in args))
+    except (AssertionError, pytest.fail.Exception, Exception):
+        return True
+    return False
+
+
+MONKEYPATCH = object()  # stands for a fresh monkeypatch argument
+
+
+def plant_is_zero_any(mp):
+    from derive import verify
+
+    mp.setattr(verify, "_is_zero", lambda e: any(v == 0 for v in e) if isinstance(e, sp.MatrixBase) else e == 0)
+
+
+def plant_combine_any(mp):
+    from derive import verify
+    from derive.model import Verification
+
+    orig = verify.combine
+    mp.setattr(verify, "combine", lambda vs, detail: orig([v for v in vs if v.passed] or vs, detail))
+
+
+def plant_time_out_is_proof(mp):
+    import time as _time
+
+    from derive import verify
+
+    orig = verify._reduce
+
+    def reduce(diff, seconds):
+        start = _time.monotonic()
+        return orig(diff, seconds) or _time.monotonic() - start >= 0.9 * seconds
+
+    mp.setattr(verify, "_reduce", reduce)
+
+
+def plant_loose_tolerance(mp):
+    from derive import verify
+
+    mp.setitem(verify.prove_equal.__kwdefaults__, "tolerance", 1e-3)
+
+
+def plant_no_zero_decision(mp):
+    from derive import verify
+
+    mp.setattr(verify, "decide_zero", lambda value, seconds=5.0: False)
+
+
+def plant_parser_depth(mp):
+    from derive import parse
+
+    mp.setattr(parse, "MAX_DEPTH", 10 ** 6)
+
+
+def plant_parser_constants(mp):
+    from derive import parse
+
+    mp.setattr(parse, "_nonzero_constant", lambda *args, **kwargs: None)
+
+
+def plant_rename_while_staging(mp):
+    from derive import atomic
+
+    def write_all(files):
+        for path, data in files.items():
+            os.replace(atomic._stage(Path(path), data), path)
+
+    mp.setattr(atomic, "write_all_atomic", write_all)
+
+
+def _tests():
+    from tests import test_user_input as ui
+    from tests import test_verify as tv
+    from tests import test_writeup as tw
+
+    return tv, ui, tw
+
+
+import os  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+HIDDEN = sp.sin(1) ** 2 + sp.cos(1) ** 2 - 1
+TEST_LEVEL = [
+    ("a matrix is zero when any entry is", plant_is_zero_any, "tv.test_matrix_identity_with_one_agreeing_entry_is_refused", ()),
+    ("combine passes when any member passes", plant_combine_any, "tv.test_combine_fails_when_any_member_fails_wherever_it_stands", ()),
+    ("a time-out counts as a proof", plant_time_out_is_proof, "tv.test_a_time_out_is_never_a_pass", (MONKEYPATCH,)),
+    ("numeric tolerance 10^6 times looser", plant_loose_tolerance, "tv.test_numeric_tolerance_near_misses", (2e-9, False)),
+    ("constants never decided to be 0", plant_no_zero_decision, "tv.test_a_hidden_zero_constant_is_not_verified", (HIDDEN,)),
+    ("parser nesting limit lifted", plant_parser_depth, "ui.test_nesting_and_size_limits_name_themselves", ()),
+    ("parser accepts hidden-zero divisors", plant_parser_constants, "ui.test_hidden_zero_constants_are_refused",
+     ("x/(sin(1)**2 + cos(1)**2 - 1)", "divisor is exactly 0")),
+    ("outputs renamed one by one as they are written", plant_rename_while_staging,
+     "tw.test_failing_run_leaves_previous_outputs_intact", ("TMP", MONKEYPATCH)),
+]
+
+
+@pytest.mark.parametrize("what,plant,test_name,args", TEST_LEVEL, ids=[t[0] for t in TEST_LEVEL])
+def test_a_planted_bug_outside_the_mathematics_fails_a_test(what, plant, test_name, args, tmp_path):
+    tv, ui, tw = _tests()
+    test = getattr({"tv": tv, "ui": ui, "tw": tw}[test_name[:2]], test_name[3:])
+    fresh = iter(range(1000))
+    args_for = lambda: tuple(tmp_path / f"run{next(fresh)}" if a == "TMP" else a for a in args)  # noqa: E731
+    clean = args_for()
+    for a in clean:
+        if isinstance(a, Path):
+            a.mkdir()
+    assert not _fails(test, *clean), f"{test_name} must pass without the bug"
+    with pytest.MonkeyPatch.context() as mp:
+        plant(mp)
+        planted = args_for()
+        for a in planted:
+            if isinstance(a, Path):
+                a.mkdir()
+        assert _fails(test, *planted), f"planted bug not caught by {test_name}: {what}"

@@ -93,8 +93,35 @@ def _digest(folder: Path) -> dict:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def test_corpus_is_large_enough():
-    assert len(HOSTILE) >= 40
+def test_nesting_and_size_limits_name_themselves():
+    x = {"x": sp.Symbol("x")}
+    assert parse("(" * 40 + "x" + ")" * 40, x) == x["x"]
+    with pytest.raises(ParseError, match="nested deeper than 40"):
+        parse("(" * 41 + "x" + ")" * 41, x)
+    with pytest.raises(ParseError, match="exponent larger than 64"):
+        parse("x**65", x)
+    assert parse("x**64", x) == x["x"] ** 64
+    with pytest.raises(ParseError, match="2001 characters long, the limit is 2000"):
+        parse("x" + " " * 2000, x)
+
+
+@pytest.mark.parametrize("text,role", [("x/(sin(1)**2 + cos(1)**2 - 1)", "divisor is exactly 0"),
+                                       ("(log(2) + log(3) - log(6))**-1", "base of a negative power is exactly 0"),
+                                       ("log(sin(1)**2 + cos(1)**2 - 1 + x**2)", None),
+                                       ("x*log(sin(2)**2 + cos(2)**2 - 1)", "argument of log is exactly 0")])
+def test_hidden_zero_constants_are_refused(text, role):
+    x = {"x": sp.Symbol("x", real=True)}
+    if role is None:  # not a constant: left to the domain check of the block
+        assert parse(text, x).has(sp.log)
+        return
+    with pytest.raises(ParseError, match=role):
+        parse(text, x)
+
+
+def test_hidden_zero_block_is_refused_by_the_command_line(tmp_path):
+    res = _cli("show", "coupling", "--F", "x/(sin(1)**2+cos(1)**2-1)")
+    assert res.returncode == 2 and res.stdout == ""
+    assert res.stderr == "derive: error: --F: the divisor is exactly 0 at column 1 ('x/(sin(1)**2+cos(1)**2-1)')\n"
 
 
 @pytest.mark.parametrize("option,value", HOSTILE, ids=[f"{o}:{v[:24]!r}" for o, v in HOSTILE])

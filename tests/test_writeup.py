@@ -106,22 +106,47 @@ def _digest(folder: Path) -> dict:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
 
 
-def test_failing_run_leaves_previous_outputs_intact(two_runs, tmp_path, monkeypatch):
-    from derive import writeup
-    from derive.registry import Options
+def test_failing_run_leaves_previous_outputs_intact(tmp_path, monkeypatch):
+    """A write that fails part-way (a full disk on the third file) replaces none of the outputs and leaves no temp file."""
+    import errno
+
+    from derive import atomic
 
     out = tmp_path / "o"
-    shutil.copytree(two_runs[0], out)
+    out.mkdir()
+    for name in TEXT_FILES:
+        (out / name).write_text(f"old {name}\n")
     before = _digest(out)
+    staged = []
+    real = atomic._stage
 
-    def broken(derivations):
-        raise RuntimeError("renderer failed")
+    def disk_full(path, data):
+        if len(staged) == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        staged.append(path.name)
+        return real(path, data)
 
-    monkeypatch.setattr(writeup, "render_files", broken)
-    monkeypatch.setattr(writeup, "build_everything", lambda opts, status=None, build=None: [])
-    with pytest.raises(RuntimeError):
-        writeup.run_all(Options(), out=str(out), quiet=True, pdf=False)
-    assert _digest(out) == before
+    monkeypatch.setattr(atomic, "_stage", disk_full)
+    files = {out / name: f"new {name}\n" for name in TEXT_FILES}
+    with pytest.raises(OSError):
+        atomic.write_all_atomic(files)
+    assert len(staged) == 2 and _digest(out) == before
+    assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")]
+    monkeypatch.setattr(atomic, "_stage", real)
+    atomic.write_all_atomic(files)
+    assert {p.name: p.read_text() for p in out.iterdir() if p.name in TEXT_FILES} == {n: f"new {n}\n" for n in TEXT_FILES}
+    assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_folder_in_place_of_an_output_replaces_nothing(two_runs, tmp_path):
+    out = tmp_path / "o"
+    shutil.copytree(two_runs[0], out)
+    (out / "writeup.md").unlink()
+    (out / "writeup.md").mkdir()
+    before = _digest(out)
+    res = run("all", "--quiet", "--no-pdf", "--out", str(out))
+    assert res.returncode != 0 and "writeup.md" in res.stderr
+    assert _digest(out) == before and not [p.name for p in out.iterdir() if p.name.endswith(".tmp")]
 
 
 def test_derivation_shows_itself_in_jupyter(coupling):
@@ -139,7 +164,8 @@ def test_pdf_compiles_and_holds_each_answer(tmp_path):
     assert pdf.exists()
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
     for needle in ("1.1", "1.2", "1.3", "2.1", "2.2", "2.3", "2.4", "volume preserving", "Feedback",
-                   "For the author to fill in", "Numeric cross-checks", "UNVERIFIED" * 0 + "verified"):
+                   "For the author to fill in", "Numeric cross-checks", "checked at k = 1, 2, 3, 4",
+                   "checked at D = 1, 2, 3", "verified (proof"):
         assert needle in text, needle
     assert "UNVERIFIED" not in text
 
