@@ -133,7 +133,7 @@ def decide_zero(value, seconds: float = 5.0) -> bool | None:
 
 def undefined_constant(expr) -> str | None:
     """A reason if ``expr`` divides by, or takes the log of, a constant that is 0 or cannot be told from 0."""
-    exprs = list(expr) if isinstance(expr, sp.MatrixBase) else [sp.sympify(expr)]
+    exprs = list(sp.Matrix(expr)) if isinstance(expr, (sp.MatrixBase, list, tuple)) else [sp.sympify(expr)]
     for e in exprs:
         if e.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
             return f"the expression is undefined ({sp.sstr(e)[:60]})"

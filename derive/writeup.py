@@ -34,9 +34,9 @@ def build_everything(opts, status=None, build=None):
 
 def render_files(derivations) -> dict[str, str]:
     from .render import latex, markdown, numpy_module
-    from .render.jsonout import derivation_dict, dumps
+    from .render.jsonout import SCHEMA_VERSION, derivation_dict, dumps
 
-    payload = {"schema_version": 1, "derivations": [derivation_dict(d) for d in derivations]}
+    payload = {"schema_version": SCHEMA_VERSION, "derivations": [derivation_dict(d) for d in derivations]}
     return {"derivations.json": dumps(payload), "writeup.tex": latex.render_document(derivations),
             "writeup.md": markdown.render_document(derivations),
             "derive_numeric.py": numpy_module.render_module(derivations)}

@@ -196,3 +196,53 @@ def test_exact_check_refuses_a_wrong_value():
     assert exact("integrates to 1", sp.Integer(1), 1).passed
     v = exact("integrates to 1", sp.Rational(1, 2), 1)
     assert not v.passed and v.detail.startswith("integrates to 1")
+
+
+def test_true_matrix_identities_are_proved_symbolically():
+    m = sp.Matrix([[sp.exp(X) * sp.exp(-X), sp.sin(X) ** 2 + sp.cos(X) ** 2], [0, (X + 1) ** 2]])
+    v = prove_equal(m, sp.Matrix([[1, 1], [0, X ** 2 + 2 * X + 1]]))
+    assert v.passed and v.method == "symbolic" and v.label == "proof"
+    assert prove_equal(sp.Matrix([X, Y]), [X, Y]).method == "symbolic"
+    with pytest.raises(ValueError):
+        prove_equal(sp.Matrix([X, Y]), [[X, Y]])
+
+
+def test_no_limit_means_no_limit():
+    import time as _time
+
+    from derive.verify import time_limit
+
+    with time_limit(None, "unbounded") as token:
+        _time.sleep(0.05)
+    assert token is not None
+
+
+def test_the_first_limit_of_a_fresh_process_fires():
+    """In a new interpreter the very first limit must install its handler (else SIGALRM would kill the process)."""
+    import subprocess
+    import sys
+
+    code = ("import time\nfrom derive.verify import DerivationTimeout, time_limit\n"
+            "try:\n    with time_limit(0.05, 'first'):\n        time.sleep(2)\n"
+            "except DerivationTimeout as exc:\n    print('stopped:', exc.what)\n")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0 and res.stdout == "stopped: first\n", (res.returncode, res.stderr[-300:])
+
+
+def test_an_expired_limit_fires_on_time_and_an_inner_one_first():
+    import time as _time
+
+    from derive.verify import DerivationTimeout, time_limit
+
+    gc_was = __import__("gc").isenabled()
+    __import__("gc").disable()
+    try:
+        start = _time.monotonic()
+        with time_limit(30, "outer"):
+            with pytest.raises(DerivationTimeout) as inner:
+                with time_limit(0.2, "inner"):
+                    _time.sleep(3)
+        assert inner.value.what == "inner" and 0.15 < _time.monotonic() - start < 1.0
+    finally:
+        if gc_was:
+            __import__("gc").enable()

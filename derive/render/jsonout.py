@@ -8,7 +8,7 @@ import sympy as sp
 from ..model import CrossCheck, Derivation, Verdict, Verification
 from .printing import latex, text
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def expression(expr) -> dict:
@@ -16,8 +16,8 @@ def expression(expr) -> dict:
 
 
 def verification(v: Verification) -> dict:
-    return {"method": v.method, "passed": v.passed, "detail": v.detail, "residual": v.residual,
-            "tolerance": v.tolerance, "points": v.points}
+    return {"method": v.method, "passed": v.passed, "label": v.label, "scope": v.scope, "detail": v.detail,
+            "residual": v.residual, "tolerance": v.tolerance, "points": v.points}
 
 
 def check(c: CrossCheck) -> dict:
