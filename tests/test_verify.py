@@ -246,3 +246,28 @@ def test_an_expired_limit_fires_on_time_and_an_inner_one_first():
     finally:
         if gc_was:
             __import__("gc").enable()
+
+
+@pytest.mark.parametrize("value,zero", [(sp.Integer(0), True), (sp.Float(0.0), True), (sp.Rational(1, 3), False),
+                                        (sp.Mul(0, sp.pi, evaluate=False), True),
+                                        (sp.sin(1) ** 2 + sp.cos(1) ** 2, False),
+                                        (sp.cosh(2) ** 2 - sp.sinh(2) ** 2 - 1, True)])
+def test_decide_zero_on_known_constants(value, zero):
+    from derive.verify import decide_zero
+
+    assert decide_zero(value) is zero
+
+
+def test_a_constant_that_cannot_be_decided_in_time_is_undecided(monkeypatch):
+    import time as _time
+
+    import derive.verify as verify
+
+    monkeypatch.setattr(verify.sp, "N", lambda *a, **k: _time.sleep(5))
+    assert verify.decide_zero(sp.pi - 3, seconds=0.2) is None
+
+
+@pytest.mark.parametrize("bad", [sp.zoo, sp.nan, sp.oo, sp.S.NegativeInfinity])
+def test_undefined_expressions_are_never_verified(bad):
+    v = prove_equal(X + bad, X + bad)
+    assert not v.passed and "undefined" in v.detail
