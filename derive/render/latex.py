@@ -41,7 +41,7 @@ def esc(text: str) -> str:
     for uni, tex in {"∘": r"$\circ$", "μ": r"$\mu$", "σ": r"$\sigma$", "ε": r"$\epsilon$", "τ": r"$\tau$",
                      "∂": r"$\partial$", "≠": r"$\neq$", "→": r"$\to$", "×": r"$\times$", "δ": r"$\delta$",
                      "∫": r"$\int$", "²": r"$^2$", "−": "-", "̄": "", "t̄": r"$\bar t$", "λ": r"$\lambda$",
-                     "≡": r"$\equiv$", "≤": r"$\leq$"}.items():
+                     "≡": r"$\equiv$", "≤": r"$\leq$", "√": r"$\surd$", "≥": r"$\geq$"}.items():
         out = out.replace(uni, tex)
     return out
 
