@@ -175,7 +175,7 @@ class JacobianOf(sp.Function):
 class ZeroBlock(sp.Symbol):
     """The k×k zero matrix (printed as a bold 0)."""
 
-    def __new__(cls):
+    def __new__(cls, name: str = "0_block"):  # the name is fixed; srepr passes it back
         return super().__new__(cls, "0_block")
 
     def _latex(self, printer, exp=None):
@@ -193,7 +193,7 @@ class ZeroBlock(sp.Symbol):
 class IdentityBlock(sp.Symbol):
     """The k×k identity matrix."""
 
-    def __new__(cls):
+    def __new__(cls, name: str = "I"):  # the name is fixed; srepr passes it back
         return super().__new__(cls, "I")
 
     def _latex(self, printer, exp=None):

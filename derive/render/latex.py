@@ -6,6 +6,8 @@ scaled to the line width (adjustbox), so nothing runs off the page.
 """
 from __future__ import annotations
 
+import re
+
 from ..model import Derivation, Verdict
 from .printing import latex
 
@@ -38,9 +40,11 @@ def esc(text: str) -> str:
     table = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
              "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
     out = "".join(table.get(ch, ch) for ch in text)
+    greek = {"μ": r"\mu", "σ": r"\sigma", "ε": r"\epsilon"}
+    out = re.sub("(.)\u0304", lambda m: rf"$\bar{{{greek.get(m[1], m[1])}}}$", out)  # t̄, μ̄: an adjoint's bar
     for uni, tex in {"∘": r"$\circ$", "μ": r"$\mu$", "σ": r"$\sigma$", "ε": r"$\epsilon$", "τ": r"$\tau$",
                      "∂": r"$\partial$", "≠": r"$\neq$", "→": r"$\to$", "×": r"$\times$", "δ": r"$\delta$",
-                     "∫": r"$\int$", "²": r"$^2$", "−": "-", "̄": "", "t̄": r"$\bar t$", "λ": r"$\lambda$",
+                     "∫": r"$\int$", "²": r"$^2$", "−": "-", "λ": r"$\lambda$",
                      "≡": r"$\equiv$", "≤": r"$\leq$", "√": r"$\surd$", "≥": r"$\geq$"}.items():
         out = out.replace(uni, tex)
     return out
