@@ -63,3 +63,19 @@ def test_show_and_check_variational(name):
     check = run("check", name, "--json")
     assert check.returncode == 0
     assert all(c["passed"] for c in json.loads(check.stdout)["checks"])
+
+
+@pytest.mark.parametrize("name", ["coupling", "vfe", "kl", "reparam"])
+def test_every_verified_step_names_its_independent_check(name):
+    """`derive show NAME --json`: every ✓ says what was computed, and 'proof' only without a scope."""
+    out = run("show", name, "--json")
+    assert out.returncode == 0, out.stderr
+    for sec in json.loads(out.stdout)["sections"]:
+        for step in sec["steps"]:
+            v = step["verification"]
+            assert step["verified"] and v["passed"]
+            assert v["detail"] != "simplify(lhs - rhs) = 0" and len(v["detail"]) > 20, v
+            if v["scope"] is None:
+                assert v["label"] == "proof" and v["method"] in ("symbolic", "exact")
+            else:
+                assert v["label"] == f"checked at {v['scope']}"
