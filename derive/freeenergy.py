@@ -99,9 +99,15 @@ def derive_free_energy() -> Derivation:
     evidence = sp.simplify(sp.integrate(sp.expand(lik * prior), (z, -sp.oo, sp.oo), conds="none"))
     posterior = sp.simplify(lik * prior / evidence)
     ex.steps.append(Step(s["p_x"], evidence, "p(x) = ∫ p(x|z) p(z) dz", _evidence_check(evidence, x, z, tau)))
+    joint = independent.gaussian(x, z, tau) * independent.gaussian(z, 0, 1)   # the checks' own densities
+    posterior_again = joint / sp.integrate(sp.expand(joint), (z, -sp.oo, sp.oo), conds="none")
     ex.steps.append(Step(s["p_z_given_x"], posterior, "Bayes' rule: p(z|x) = p(x|z) p(z) / p(x)",
-                         exact("the posterior integrates to 1 over z",
-                               sp.integrate(sp.expand(posterior), (z, -sp.oo, sp.oo), conds="none"), 1)))
+                         combine([exact("the posterior integrates to 1 over z",
+                                        sp.integrate(sp.expand(posterior), (z, -sp.oo, sp.oo), conds="none"), 1),
+                                  exact("equals p(x|z) p(z) / ∫ p(x|z) p(z) dz with the checks' own normal densities",
+                                        posterior, posterior_again)],
+                                 "integrates to 1, and equals the posterior computed again from the checks' own "
+                                 "normal densities")))
 
     def tidy(e):
         e = sp.expand(sp.expand_log(sp.simplify(e), force=True))

@@ -126,9 +126,10 @@ def derive_kl(prior_mean=0, prior_std=1, example=None) -> Derivation:
     sec.steps.append(Step(KL(qa, pa), integral, "definition of KL as an integral over the real line",
                           exact("equals the integral of the checks' own KL integrand a (log a - log b)",
                                 integral.function, kl_integrand(qa, pa))))
-    ratio = sp.simplify(q1 / p2 * sp.exp(-polynomial))
+    ratio = sp.simplify(gaussian(zz, m1, s1) / gaussian(zz, m2, s2) * sp.exp(-polynomial))
     sec.steps.append(Step(integral, expanded, "log q - log p for the two Gaussians: a quadratic in z",
-                          exact("exp(-quadratic) times q(z)/p(z), with the densities as given, simplifies to 1",
+                          exact("exp(-quadratic) times q(z)/p(z), with the checks' own normal densities, simplifies "
+                                "to 1",
                                 ratio, 1), continues=True))
     general = expectation(sp.log(q1) - sp.log(p2), zz, m1, s1 ** 2)
     general = sp.collect(sp.expand(sp.expand_log(general, force=True)), [s2], sp.factor)

@@ -282,8 +282,8 @@ def evaluate_vector(expr, vectors: dict, functions: dict, jacobians: dict):
     """The vector-notation ``expr`` written out at a concrete dimension, as explicit SymPy matrices.
 
     ``vectors`` maps each vector Symbol (x_1, s, ...) to its column of components;
-    ``functions`` each conditioner name to the column of its components at x2,
-    ``jacobians`` to its k×k Jacobian.  Element-wise functions act on each
+    ``functions`` each (conditioner name, argument vector) to the column of its
+    components, ``jacobians`` to its k×k Jacobian; any other argument is an error.  Element-wise functions act on each
     component, ``∘`` multiplies components, ``diag`` builds a diagonal matrix,
     and a product of matrices is a matrix product.  Used to check a printed
     vector formula against the explicit computation, so it shares no code with
@@ -292,10 +292,11 @@ def evaluate_vector(expr, vectors: dict, functions: dict, jacobians: dict):
     def ev(e):
         if isinstance(e, sp.Symbol) and e in vectors:
             return sp.Matrix(vectors[e])
-        if isinstance(e, VectorFunction):
-            return sp.Matrix(functions[e.args[0]])
-        if isinstance(e, JacobianOf):
-            return sp.Matrix(jacobians[e.args[0]])
+        if isinstance(e, (VectorFunction, JacobianOf)):
+            table = functions if isinstance(e, VectorFunction) else jacobians
+            if tuple(e.args) not in table:  # a conditioner of another vector than the one it depends on
+                raise ValueError(f"{e} is not one of the block's conditioners at its argument")
+            return sp.Matrix(table[tuple(e.args)])
         if isinstance(e, Diag):
             return sp.diag(*ev(e.args[0]))
         if isinstance(e, (ZeroBlock, IdentityBlock)):

@@ -173,11 +173,16 @@ def _build(node, variables, source, what, depth):
 
 
 def _nonzero_constant(value, what, node, source, role: str) -> None:
-    """Refuse a constant ``value`` that is exactly 0 (a hidden zero too) or cannot be told from 0."""
-    if not getattr(value, "is_number", False):
+    """Refuse a ``value`` that is, or has a constant factor that is, exactly 0 (a hidden zero too)
+    or cannot be told from 0."""
+    if not isinstance(value, sp.Basic) or value.is_Number and value != 0:
         return
     from .verify import decide_zero
 
+    if not value.is_number:  # x*(sin(1)**2 + cos(1)**2 - 1): its constant factor decides
+        value = value.as_independent(*value.free_symbols, as_Add=False)[0]
+        if value.is_Number and value != 0:
+            return
     zero = decide_zero(value)
     if zero is True:
         raise ParseError(f"{what}: the {role} is exactly 0{_where(node, source)}")

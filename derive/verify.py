@@ -142,6 +142,8 @@ def undefined_constant(expr) -> str | None:
                 base, what = node.args[0], "takes the log of"
             else:
                 continue
+            if not base.is_number:  # a constant factor of a divisor decides as well
+                base = base.as_independent(*base.free_symbols, as_Add=False)[0] if isinstance(base, sp.Mul) else base
             if base.is_number and not base.is_Number:
                 zero = decide_zero(base)
                 if zero is not False:

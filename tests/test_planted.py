@@ -243,7 +243,24 @@ def plant_numeric_logdet_drops_s(mp):
     mp.setattr(NumericCoupling, "logdet", lambda self, x: orig(self, x) - np.sum(self.s))
 
 
+def plant_printed_jacobian_wrt_x1(mp):
+    from derive import coupling
+
+    orig = coupling.entry_to_block
+    mp.setattr(coupling, "entry_to_block", lambda e, i, j, v, a: orig(e, i, j, v, v[coupling.SYMBOLS.x1]))
+
+
+def plant_printed_inverse_at_y2(mp):
+    from derive import coupling
+
+    orig = coupling.to_vector
+    S = coupling.SYMBOLS
+    mp.setattr(coupling, "to_vector", lambda e, v: orig(e.replace(coupling.Component, lambda f, n, a: coupling.Component(f, n, S.y2)) if e.has(S.y1) else e, v))
+
+
 MATH = [
+    ("printed Jacobian with dF/dx1 for dF/dx2", plant_printed_jacobian_wrt_x1, "coupling"),
+    ("printed inverse with F(y2) for F(x2)", plant_printed_inverse_at_y2, "coupling"),
     ("exp(F) in the block's definition", plant_exp_F_in_definition, "coupling"),
     ("y2 without exp(s)", plant_y2_without_scale, "coupling"),
     ("sign slip solving for x1", plant_solve_sign, "coupling"),
