@@ -64,17 +64,12 @@ def _check_defined(comps: list, name: str, blk: ExplicitBlock, points: int = 12)
     one variable at a time) or not finite and real at random points."""
     from sympy.calculus.util import continuous_domain
 
-    from .verify import DerivationTimeout, time_limit
+    from .verify import within
 
     for n, comp in enumerate(comps, 1):
         for var in sorted(sp.sympify(comp).free_symbols, key=str):
             try:
-                with time_limit(5, "domain check") as mine:
-                    domain = continuous_domain(comp, var, sp.S.Reals)
-            except DerivationTimeout as exc:
-                if exc.token is not mine:
-                    raise
-                domain = None
+                domain = within(5, "domain check", continuous_domain, comp, var, sp.S.Reals)
             except (NotImplementedError, ValueError, TypeError):
                 domain = None
             if domain != sp.S.Reals:

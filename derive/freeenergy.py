@@ -14,7 +14,7 @@ import sympy as sp
 from .gaussian import expectation, normal_pdf
 from .model import Derivation, Given, Result, Step, Verification
 from .notation import Label
-from .probability import (KL, Density, Expect, fold_kl, integrand, kl_definition, merge_expectations, normalise,
+from .probability import (KL, Density, Expect, fold_kl, kl_definition, merge_expectations, normalise,
                           split_constants)
 from . import independent
 from .verify import combine, exact, prove_equal

@@ -17,7 +17,7 @@ from .gaussian import expectation, log_normal_pdf, normal_pdf
 from .independent import gaussian, gaussian_expectation, kl_integrand
 from .model import Derivation, Given, Result, Step
 from .probability import KL, Density, Expect, kl_definition
-from .verify import combine, exact, prove_equal
+from .verify import combine, exact
 
 CHECK_DIMS = (1, 2, 3)
 
@@ -116,7 +116,6 @@ def derive_kl(prior_mean=0, prior_std=1, example=None) -> Derivation:
                       "Integrate q (log q - log p) over the real line for two Gaussians, then take the prior.")
     q1, p2 = normal_pdf(zz, m1, s1 ** 2), normal_pdf(zz, m2, s2 ** 2)
     qa, pa = Density.make("q", zz), Density.make("p", zz)
-    densities = {qa: q1, pa: p2}
     der.givens += [Given(qa, q1, "q = N(mu_1, sigma_1^2) (2.3)"), Given(pa, p2, "p = N(mu_2, sigma_2^2) (2.3)")]
     # shown with q(z), p(z) as named densities; checked with their Gaussian formulas put in
     integral = sp.Integral(qa * (sp.log(qa) - sp.log(pa)), (zz, -sp.oo, sp.oo))

@@ -89,6 +89,20 @@ def time_limit(seconds: float | None, what: str):
         _arm()
 
 
+def within(seconds: float, what: str, fn, *args, on_timeout=None):
+    """``fn(*args)`` under its own time limit; ``on_timeout`` if that limit expires.
+
+    An enclosing limit that expires meanwhile is not caught: it reaches its owner.
+    """
+    try:
+        with time_limit(seconds, what) as mine:
+            return fn(*args)
+    except DerivationTimeout as exc:
+        if exc.token is not mine:
+            raise
+        return on_timeout
+
+
 def _difference(lhs, rhs):
     if isinstance(lhs, sp.MatrixBase) or isinstance(rhs, sp.MatrixBase):
         lhs, rhs = sp.Matrix(lhs), sp.Matrix(rhs)
@@ -116,17 +130,15 @@ def decide_zero(value, seconds: float = 5.0) -> bool | None:
     value = sp.sympify(value)
     if value.is_Number:
         return bool(value.is_zero)
+    return within(seconds, "deciding a constant", _decide_zero, value)
+
+
+def _decide_zero(value) -> bool | None:
     try:
-        with time_limit(seconds, "deciding a constant") as mine:
-            try:
-                return sp.N(value, 30, strict=True) == 0
-            except (sp.core.evalf.PrecisionExhausted, ValueError, TypeError):
-                pass
-            return True if value.equals(0) is True else None
-    except DerivationTimeout as exc:
-        if exc.token is not mine:
-            raise
-        return None
+        return sp.N(value, 30, strict=True) == 0
+    except (sp.core.evalf.PrecisionExhausted, ValueError, TypeError):
+        pass
+    return True if value.equals(0) is True else None
 
 
 def undefined_constant(expr) -> str | None:
@@ -166,31 +178,25 @@ def _symbolic_zero(diff, seconds: float, sides=None) -> bool:
         return True
     if sides is None:
         return False
-    try:
-        with time_limit(seconds, "simplify") as mine:
-            lhs, rhs = (_simplified(sp.sympify(e).doit()) for e in sides)
-            return _is_zero(_simplified(_difference(lhs, rhs)))
-    except DerivationTimeout as exc:
-        if exc.token is not mine:
-            raise
-        return False
+    return within(seconds, "simplify", _sides_reduce, *sides, on_timeout=False)
+
+
+def _sides_reduce(lhs, rhs) -> bool:
+    lhs, rhs = (_simplified(sp.sympify(e).doit()) for e in (lhs, rhs))
+    return _is_zero(_simplified(_difference(lhs, rhs)))
 
 
 def _reduce(diff, seconds: float) -> bool:
-    try:
-        with time_limit(seconds, "simplify") as mine:
-            cand = diff.doit() if hasattr(diff, "doit") else diff
-            if _is_zero(cand):
-                return True
-            cand = cand.applyfunc(sp.expand) if isinstance(cand, sp.MatrixBase) else sp.expand(cand)
-            if _is_zero(cand):
-                return True
-            cand = cand.applyfunc(sp.simplify) if isinstance(cand, sp.MatrixBase) else sp.simplify(cand)
-            return _is_zero(cand)
-    except DerivationTimeout as exc:
-        if exc.token is not mine:
-            raise
-        return False
+    """``diff`` is 0 after doit, expand or simplify, within ``seconds`` (a time-out is False)."""
+    return within(seconds, "simplify", _reduce_now, diff, on_timeout=False)
+
+
+def _reduce_now(diff) -> bool:
+    cand = diff.doit() if hasattr(diff, "doit") else diff
+    if _is_zero(cand):
+        return True
+    cand = cand.applyfunc(sp.expand) if isinstance(cand, sp.MatrixBase) else sp.expand(cand)
+    return _is_zero(cand) or _is_zero(_simplified(cand))
 
 
 def _random_function(rng: random.Random, nargs: int):
@@ -255,12 +261,9 @@ def prove_equal(lhs, rhs, *, seconds: float = 20.0, numeric_points: int = 24,
     if not allow_numeric:
         return Verification.unverified(f"{what}: the difference did not reduce to 0")
     try:
-        with time_limit(seconds, "numeric check") as mine:
-            residual = numeric_residual(diff, numeric_points)
-    except DerivationTimeout as exc:
-        if exc.token is not mine:
-            raise
-        return Verification.unverified(f"no symbolic proof; numeric check ran out of time ({exc})")
+        residual = within(seconds, "numeric check", numeric_residual, diff, numeric_points)
+        if residual is None:
+            return Verification.unverified(f"no symbolic proof; numeric check ran out of time after {seconds:g} s")
     except (TypeError, ValueError) as exc:
         return Verification.unverified(f"no symbolic proof; numeric check failed to run ({exc})")
     if not residual <= tolerance:  # NaN fails too

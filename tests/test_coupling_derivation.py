@@ -4,7 +4,6 @@ import pytest
 import sympy as sp
 
 from derive.coupling import SYMBOLS, VARIANTS, ExplicitBlock, derive_coupling
-from derive.render.printing import text
 from derive.volume import decide_block
 
 ALL = sorted(VARIANTS)

@@ -35,17 +35,19 @@ multiplies by $\exp(F(x_2))$), equation (1) is followed.
 """
 
 
+_GREEK = {"μ": r"\mu", "σ": r"\sigma", "ε": r"\epsilon", "τ": r"\tau", "δ": r"\delta", "λ": r"\lambda"}
+_SYMBOLS = {"∘": r"$\circ$", **{g: f"${tex}$" for g, tex in _GREEK.items()}, "∂": r"$\partial$", "≠": r"$\neq$",
+            "→": r"$\to$", "×": r"$\times$", "∫": r"$\int$", "²": r"$^2$", "−": "-", "≡": r"$\equiv$",
+            "≤": r"$\leq$", "√": r"$\surd$", "≥": r"$\geq$"}
+
+
 def esc(text: str) -> str:
     """Escape plain text for LaTeX."""
     table = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
              "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
     out = "".join(table.get(ch, ch) for ch in text)
-    greek = {"μ": r"\mu", "σ": r"\sigma", "ε": r"\epsilon"}
-    out = re.sub("(.)\u0304", lambda m: rf"$\bar{{{greek.get(m[1], m[1])}}}$", out)  # t̄, μ̄: an adjoint's bar
-    for uni, tex in {"∘": r"$\circ$", "μ": r"$\mu$", "σ": r"$\sigma$", "ε": r"$\epsilon$", "τ": r"$\tau$",
-                     "∂": r"$\partial$", "≠": r"$\neq$", "→": r"$\to$", "×": r"$\times$", "δ": r"$\delta$",
-                     "∫": r"$\int$", "²": r"$^2$", "−": "-", "λ": r"$\lambda$",
-                     "≡": r"$\equiv$", "≤": r"$\leq$", "√": r"$\surd$", "≥": r"$\geq$"}.items():
+    out = re.sub("(.)\u0304", lambda m: rf"$\bar{{{_GREEK.get(m[1], m[1])}}}$", out)  # t̄, μ̄: an adjoint's bar
+    for uni, tex in _SYMBOLS.items():
         out = out.replace(uni, tex)
     return out
 
