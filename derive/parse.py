@@ -137,7 +137,7 @@ def _build(node, variables, source, what, depth):
             left, right = rec(node.left), rec(node.right)
             if isinstance(node.op, ast.Div):
                 _nonzero_constant(right, what, node, source, "divisor")
-            return _BINOPS[type(node.op)](left, right)
+            return _defined(_BINOPS[type(node.op)](left, right), what, node, source)
         if isinstance(node.op, ast.Pow):
             base, exponent = rec(node.left), rec(node.right)
             if not exponent.is_number:
@@ -175,13 +175,13 @@ def _build(node, variables, source, what, depth):
 def _nonzero_constant(value, what, node, source, role: str) -> None:
     """Refuse a ``value`` that is, or has a constant factor that is, exactly 0 (a hidden zero too)
     or cannot be told from 0."""
-    if not isinstance(value, sp.Basic) or value.is_Number and value != 0:
+    if not isinstance(value, sp.Basic) or value.is_Number and value.is_zero is False:
         return
     from .verify import decide_zero
 
     if not value.is_number:  # x*(sin(1)**2 + cos(1)**2 - 1): its constant factor decides
         value = value.as_independent(*value.free_symbols, as_Add=False)[0]
-        if value.is_Number and value != 0:
+        if value.is_Number and value.is_zero is False:
             return
     zero = decide_zero(value)
     if zero is True:

@@ -58,6 +58,7 @@ HOSTILE = [
     ("--F", "   "),
     ("--F", "x +"),
     ("--F", "1/0"),
+    ("--F", "x/0e0"),           # a float zero
     ("--G", "log(x)"),          # undefined for x <= 0: the block would be undefined
     ("--G", "sqrt(x)"),
     ("--G", "1/x"),
@@ -109,7 +110,8 @@ def test_nesting_and_size_limits_name_themselves():
                                        ("(log(2) + log(3) - log(6))**-1", "base of a negative power is exactly 0"),
                                        ("log(sin(1)**2 + cos(1)**2 - 1 + x**2)", None),
                                        ("x*log(sin(2)**2 + cos(2)**2 - 1)", "argument of log is exactly 0"),
-                                       ("x/(x*(sin(1)**2 + cos(1)**2 - 1))", "divisor is exactly 0")])
+                                       ("x/(x*(sin(1)**2 + cos(1)**2 - 1))", "divisor is exactly 0"),
+                                       ("x/0e0", "divisor is exactly 0"), ("x**(-1)/0e0", "divisor is exactly 0")])
 def test_hidden_zero_constants_are_refused(text, role):
     x = {"x": sp.Symbol("x", real=True)}
     if role is None:  # not a constant: left to the domain check of the block
