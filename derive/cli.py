@@ -73,6 +73,39 @@ def build_parser() -> argparse.ArgumentParser:
 
 CONFIG_KEYS = {"variant", "dim", "F", "G", "s", "prior_mean", "prior_std", "mu", "sigma", "time_limit"}
 MAX_CONFIG_BYTES = 100_000
+#: limits of the numbers a user gives: |mean| <= MAX_MEAN; MIN_STD <= standard deviation <= MAX_STD
+MAX_MEAN = 1e6
+MIN_STD, MAX_STD = 1e-12, 1e12
+DEFAULT_TIME_LIMIT = 300.0
+
+
+def _config_bytes(path: str) -> bytes:
+    """The bytes of the config file, refusing anything but a readable regular file of bounded size."""
+    import os
+    import stat
+
+    if path == "":
+        raise UsageError("--config: empty file name")
+    try:
+        info = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        raise UsageError(f"--config: no such file {path!r}") from None
+    except OSError as exc:
+        raise UsageError(f"--config: cannot read {path!r} ({exc.strerror})") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise UsageError(f"--config: {path!r} is a folder, not a file")
+    if not stat.S_ISREG(info.st_mode):
+        raise UsageError(f"--config: {path!r} is not a regular file (a device, pipe or socket)")
+    if info.st_size > MAX_CONFIG_BYTES:
+        raise UsageError(f"--config: {path!r} is larger than {MAX_CONFIG_BYTES} bytes")
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise UsageError(f"--config: cannot read {path!r} ({exc.strerror or exc})") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise UsageError(f"--config: {path!r} is larger than {MAX_CONFIG_BYTES} bytes")
+    return data
 
 
 def _read_config(path: str) -> dict:
@@ -81,46 +114,69 @@ def _read_config(path: str) -> dict:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
         import tomli as tomllib
-    import os
 
-    if not os.path.isfile(path):
-        raise UsageError(f"--config: no such file {path!r}")
-    if os.path.getsize(path) > MAX_CONFIG_BYTES:
-        raise UsageError(f"--config: {path!r} is larger than {MAX_CONFIG_BYTES} bytes")
+    data = _config_bytes(path)
     try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"--config: {path!r} is not UTF-8 text") from None
+    try:
+        table = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"--config: {path!r} is not valid TOML ({str(exc).splitlines()[0]})") from None
-    unknown = sorted(set(data) - CONFIG_KEYS)
+    except RecursionError:
+        raise UsageError(f"--config: {path!r} is nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise UsageError(f"--config: {path!r} holds a value TOML cannot read "
+                         f"({str(exc).splitlines()[0][:80]})") from None
+    unknown = sorted(set(table) - CONFIG_KEYS)
     if unknown:
         raise UsageError(f"--config: unknown key {unknown[0]!r}; known: {', '.join(sorted(CONFIG_KEYS))}")
     out = {}
-    for key, value in data.items():
+    for key, value in table.items():
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             raise UsageError(f"--config: {key} must be a string or a number")
+        if isinstance(value, int) and abs(value) > 10 ** 30:
+            raise UsageError(f"--config: {key}: number too large")
         out[key] = str(value)
     return out
 
 
-def _number(text: str, what: str, positive: bool = False):
+def _number(text: str, what: str, **limits):
+    from .bounds import NumberError, bounded
     from .parse import ParseError, parse
 
     try:
         value = parse(text, {}, what=what)
     except ParseError as exc:
         raise UsageError(str(exc)) from None
-    if not value.is_number or not value.is_real:
-        raise UsageError(f"{what} must be a real number, got {text!r}")
-    if positive and not value.is_positive:
-        raise UsageError(f"{what} must be positive, got {text!r}")
-    return value
+    try:
+        return bounded(value, **limits)
+    except NumberError as exc:
+        raise UsageError(f"{what}: {exc}") from None
+
+
+def _mean(text: str, what: str):
+    return _number(text, what, magnitude=MAX_MEAN)
+
+
+def _std(text: str, what: str):
+    return _number(text, what, low=MIN_STD, high=MAX_STD)
+
+
+def _time_limit(text: str | None) -> float:
+    if text is None:
+        return DEFAULT_TIME_LIMIT
+    raw = text.strip()
+    if not re.fullmatch(r"[0-9]{1,5}(\.[0-9]{1,6})?", raw) or not 0 < float(raw) <= 86400:
+        raise UsageError(f"--time-limit must be a number of seconds between 0 and 86400, got {text!r}")
+    return float(raw)
 
 
 def _options(args):
     from .registry import Options
 
-    cfg = _read_config(args.config) if args.config else {}
+    cfg = _read_config(args.config) if args.config is not None else {}
 
     def get(name):
         value = getattr(args, name, None)
@@ -136,19 +192,14 @@ def _options(args):
 
         if dim > MAX_CUSTOM_DIM:
             raise UsageError(f"--dim {dim}: a block with your own F, G, s is derived up to d = {MAX_CUSTOM_DIM}")
-    prior_mean = _number(get("prior_mean"), "--prior-mean") if get("prior_mean") is not None else 0
-    prior_std = _number(get("prior_std"), "--prior-std", positive=True) if get("prior_std") is not None else 1
+    prior_mean = _mean(get("prior_mean"), "--prior-mean") if get("prior_mean") is not None else 0
+    prior_std = _std(get("prior_std"), "--prior-std") if get("prior_std") is not None else 1
     example = None
     if (get("mu") is None) != (get("sigma") is None):
         raise UsageError("--mu and --sigma go together")
     if get("mu") is not None:
-        example = (_number(get("mu"), "--mu"), _number(get("sigma"), "--sigma", positive=True))
-    limit = get("time_limit")
-    seconds = 300.0
-    if limit is not None:
-        if not re.fullmatch(r"[0-9]{1,5}(\.[0-9]+)?", limit.strip()) or not 0 < float(limit) <= 86400:
-            raise UsageError(f"--time-limit must be a number of seconds between 0 and 86400, got {limit!r}")
-        seconds = float(limit)
+        example = (_mean(get("mu"), "--mu"), _std(get("sigma"), "--sigma"))
+    seconds = _time_limit(get("time_limit"))
     opts = Options(dim=dim, variant=variant, explicit_dim=dim if dim <= 8 else 4, F=get("F"), G=get("G"),
                    s=get("s"), prior_mean=prior_mean, prior_std=prior_std, example=example)
     if custom:
@@ -162,18 +213,11 @@ def _options(args):
     return opts, seconds
 
 
-def _build(entry, opts, seconds):
-    """Build one derivation under the wall-clock limit."""
-    from .verify import DerivationTimeout, time_limit
+def _build(entry, opts):
+    from .budget import stage
 
-    try:
-        with time_limit(seconds, f"derivation of {entry.name}"):
-            return entry.build(opts)
-    except DerivationTimeout as exc:
-        from . import verify
-
-        raise UsageError(f"{exc.what} ran out of time after {exc.seconds:g} s "
-                         f"(in step: {verify.ACTIVITY}); nothing was written") from None
+    stage(f"deriving {entry.name} ({entry.question})")
+    return entry.build(opts)
 
 
 def _entry(name: str):
@@ -187,7 +231,17 @@ def _entry(name: str):
 def _console():
     from rich.console import Console
 
+    from .render import printing
+
+    if printing.ASCII:
+        return Console(file=printing.AsciiWriter(sys.stdout), highlight=False, soft_wrap=False, emoji=False)
     return Console(highlight=False, soft_wrap=False)
+
+
+def _ascii() -> bool:
+    from .render import printing
+
+    return printing.ASCII
 
 
 def cmd_list(args) -> int:
@@ -200,12 +254,12 @@ def cmd_list(args) -> int:
 
 def cmd_show(args) -> int:
     entry = _entry(args.name)
-    opts, seconds = _options(args)
-    der = _build(entry, opts, seconds)
+    opts, _ = _options(args)
+    der = _build(entry, opts)
     if args.json:
         from .render.jsonout import derivation_dict, dumps
 
-        sys.stdout.write(dumps(derivation_dict(der, include_checks=False)))
+        sys.stdout.write(dumps(derivation_dict(der, include_checks=False), ascii_only=_ascii()))
     else:
         from .render.terminal import render
 
@@ -215,14 +269,17 @@ def cmd_show(args) -> int:
 
 def cmd_check(args) -> int:
     entry = _entry(args.name)
-    opts, seconds = _options(args)
-    der = _build(entry, opts, seconds)
-    der.checks = entry.check(der, opts)
+    opts, _ = _options(args)
+    der = _build(entry, opts)
+    from .budget import stage
+
+    stage(f"cross-checks of {entry.name}")
+    der.checks = entry.cross_checks(der, opts)
     if args.json:
         from .render.jsonout import check, dumps
 
         sys.stdout.write(dumps({"name": der.name, "all_verified": der.all_verified,
-                                "checks": [check(c) for c in der.checks]}))
+                                "checks": [check(c) for c in der.checks]}, ascii_only=_ascii()))
     else:
         from .render.terminal import checks_table
 
@@ -237,28 +294,107 @@ def cmd_check(args) -> int:
 def cmd_all(args) -> int:
     from .writeup import run_all
 
-    opts, seconds = _options(args)
+    opts, _ = _options(args)
     return run_all(opts, out=args.out, check_only=args.check_only, quiet=args.quiet, pdf=not args.no_pdf,
-                   build=lambda entry: _build(entry, opts, seconds))
+                   build=lambda entry: _build(entry, opts))
 
 
 COMMANDS = {"list": cmd_list, "show": cmd_show, "check": cmd_check, "all": cmd_all}
 
 
+def _supervise(args, argv: list[str], started: float) -> int:
+    """Run the command in a child process under one time budget; swap in its staged outputs."""
+    import time
+
+    from . import budget
+    from .outset import OutputError, Staging, resolve
+
+    cfg = _read_config(args.config) if args.config is not None else {}
+    seconds = _time_limit(args.time_limit if args.time_limit is not None else cfg.get("time_limit"))
+    deadline = started + seconds
+    staging = None
+    try:
+        if args.command == "all" and not args.check_only:
+            try:
+                staging = Staging(resolve(args.out))
+            except OutputError as exc:
+                raise UsageError(str(exc)) from None
+        child = budget.Child(argv, str(staging.path) if staging else None)
+        try:
+            rc = child.wait(deadline)
+        except budget.BudgetExceeded as exc:
+            raise UsageError(f"ran out of time after {seconds:g} s (--time-limit) while {exc}; "
+                             "nothing was written") from None
+        except BaseException:
+            child.kill()
+            raise
+        if staging is not None and child.staged and rc in (0, 1):
+            if time.monotonic() > deadline:
+                raise UsageError(f"ran out of time after {seconds:g} s (--time-limit) while writing the outputs; "
+                                 "nothing was written")
+            try:
+                staging.commit(deadline)
+            except OutputError as exc:
+                raise UsageError(str(exc)) from None
+            if child.message and not args.quiet:
+                print(child.message, flush=True)
+        return rc
+    finally:
+        if staging is not None:
+            staging.close()
+
+
+class _Terminated(Exception):
+    pass
+
+
+def _on_sigterm(signum, frame):
+    raise _Terminated()
+
+
+def _quiet_broken_pipe() -> int:
+    """stdout's reader went away: end quietly (no message, no error at exit)."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return 141
+
+
 def main(argv=None) -> int:
+    import time
+
+    started = time.monotonic()
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     try:
+        from . import budget
+
         args = parser.parse_args(argv)
         if not args.command:
             parser.print_help()
             return 0
-        return COMMANDS[args.command](args)
+        if args.command == "list" or budget.in_child():
+            _terminal_encoding()
+            return COMMANDS[args.command](args)
+        import signal
+
+        signal.signal(signal.SIGTERM, _on_sigterm)
+        return _supervise(args, argv, started)
     except UsageError as exc:
         print(f"derive: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
     except KeyboardInterrupt:
-        print("derive: interrupted", file=sys.stderr)
+        print("derive: interrupted; nothing was written", file=sys.stderr)
         return 130
+    except _Terminated:
+        print("derive: terminated; nothing was written", file=sys.stderr)
+        return 143
     except Exception as exc:  # an internal error: one line, unless DERIVE_DEBUG asks for the traceback
         import os
 
@@ -268,6 +404,23 @@ def main(argv=None) -> int:
         print(f"derive: internal error: {type(exc).__name__}: {first} (set DERIVE_DEBUG=1 for details)",
               file=sys.stderr)
         return 1
+
+
+def _terminal_encoding() -> None:
+    """On a terminal or pipe that cannot encode Unicode, print ASCII fallbacks instead of failing."""
+    import codecs
+
+    for stream in (sys.stdout, sys.stderr):
+        encoding = getattr(stream, "encoding", None) or "ascii"
+        try:
+            unicode_ok = codecs.lookup(encoding).name in ("utf-8", "utf-16", "utf-32")
+        except LookupError:
+            unicode_ok = False
+        if not unicode_ok and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
+            from .render import printing
+
+            printing.ASCII = True
 
 
 if __name__ == "__main__":  # pragma: no cover

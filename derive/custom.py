@@ -104,9 +104,22 @@ def build_block(spec: BlockSpec) -> ExplicitBlock:
     for name, comps in (("F", F), ("G", G)):
         if comps is not None:
             _check_defined(comps, name, base)
-    if s is not None and any(abs(float(v)) > 700 for v in s):
-        raise ParseError("--s: |s_i| > 700 overflows exp(s_i)")
+    if s is not None:
+        s = [_scale(v, i) for i, v in enumerate(s, start=1)]
     return ExplicitBlock(VARIANTS[spec.variant], k, F=F, G=G, s=s)
+
+
+#: |s_i| at most this: exp(s_i) and the block's entries stay far from float64 overflow
+MAX_SCALE = 100
+
+
+def _scale(value, i: int):
+    from .bounds import NumberError, bounded
+
+    try:
+        return bounded(value, magnitude=MAX_SCALE)
+    except NumberError as exc:
+        raise ParseError(f"--s: s_{i}: {exc}") from None
 
 
 def derive_user_block(spec: BlockSpec) -> Derivation:

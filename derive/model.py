@@ -172,9 +172,9 @@ class Derivation:
     data: dict[str, Any] = field(default_factory=dict)
 
     def section(self, title: str, question: str, text: str = "") -> Section:
-        from . import verify
+        from .budget import stage
 
-        verify.ACTIVITY = f"{self.name} {question} {title}"
+        stage(f"deriving {self.name}: {question} {title}")
         sec = Section(title, question, text)
         self.sections.append(sec)
         return sec

@@ -85,8 +85,9 @@ def parse(text: str, variables: dict, *, what: str = "expression", allow_list: b
     except (RecursionError, MemoryError, ValueError):
         raise ParseError(f"{what}: expression too deeply nested") from None
     source = text.strip()
-    if sum(1 for _ in ast.walk(tree)) > MAX_NODES:
-        raise ParseError(f"{what}: expression has more than {MAX_NODES} parts")
+    size = sum(1 for _ in ast.walk(tree))
+    if size > MAX_NODES:
+        raise ParseError(f"{what}: expression has {size} parts, the size limit is {MAX_NODES}")
     body = tree.body
     if allow_list and isinstance(body, (ast.List, ast.Tuple)):
         if not body.elts:
@@ -100,14 +101,18 @@ def _number(node, source, what):
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ParseError(f"{what}: only numbers are allowed as literals{_where(node, source)}")
     if isinstance(value, float) and not math.isfinite(value):
-        raise ParseError(f"{what}: number out of range{_where(node, source)}")
-    digits = len(str(abs(value)).replace(".", "").lstrip("0"))
-    if digits > MAX_LITERAL_DIGITS or abs(value) > 10 ** MAX_LITERAL_DIGITS:
-        raise ParseError(f"{what}: number too large{_where(node, source)}")
+        raise ParseError(f"{what}: number too large for a float{_where(node, source)}")
+    segment = ast.get_source_segment(source, node) or repr(value)
+    mantissa = str(abs(value)) if isinstance(value, int) else segment.lower().split("e")[0]
+    digits = len(mantissa.replace(".", "").replace("_", "").lstrip("0"))
+    if digits > MAX_LITERAL_DIGITS:
+        raise ParseError(f"{what}: number with {digits} significant digits, the limit is {MAX_LITERAL_DIGITS}"
+                         f"{_where(node, source)}")
+    if abs(value) > 10 ** MAX_LITERAL_DIGITS:
+        raise ParseError(f"{what}: number too large (above 1e{MAX_LITERAL_DIGITS}){_where(node, source)}")
     if isinstance(value, int):
         return sp.Integer(value)
-    return sp.Rational(ast.get_source_segment(source, node)) if "e" not in (ast.get_source_segment(source, node) or "e").lower() \
-        else sp.Float(value)
+    return sp.Rational(segment.replace("_", ""))  # the decimal the user wrote, exactly
 
 
 _BINOPS = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
@@ -134,18 +139,15 @@ def _build(node, variables, source, what, depth):
         return -value if isinstance(node.op, ast.USub) else value
     if isinstance(node, ast.BinOp):
         if type(node.op) in _BINOPS:
-            left, right = rec(node.left), rec(node.right)
-            if isinstance(node.op, ast.Div):
-                _nonzero_constant(right, what, node, source, "divisor")
-            return _defined(_BINOPS[type(node.op)](left, right), what, node, source)
+            return _chain(node, variables, source, what, depth)
         if isinstance(node.op, ast.Pow):
             base, exponent = rec(node.left), rec(node.right)
             if not exponent.is_number:
                 raise ParseError(f"{what}: exponents must be numbers{_where(node.right, source)}")
             if abs(exponent) > MAX_EXPONENT:
                 raise ParseError(f"{what}: exponent larger than {MAX_EXPONENT}{_where(node.right, source)}")
-            if base.is_number and abs(sp.N(base)) > 10 ** MAX_LITERAL_DIGITS:
-                raise ParseError(f"{what}: number too large{_where(node, source)}")
+            if base.is_number:
+                _base_size(base, what, node, source)
             if exponent.is_negative:
                 _nonzero_constant(base, what, node, source, "base of a negative power")
             return _defined(base ** exponent, what, node, source)
@@ -170,6 +172,39 @@ def _build(node, variables, source, what, depth):
         return _defined(fn(*args), what, node, source)
     kind = type(node).__name__
     raise ParseError(f"{what}: {kind} is not allowed{_where(node, source)}")
+
+
+_FAMILY = {ast.Add: (ast.Add, ast.Sub), ast.Sub: (ast.Add, ast.Sub), ast.Mult: (ast.Mult, ast.Div),
+           ast.Div: (ast.Mult, ast.Div)}
+
+
+def _chain(node, variables, source, what, depth):
+    """A flat sum or product ``a + b - c + ...`` (nested to the left by ``ast``) at one depth: breadth is not depth."""
+    family = _FAMILY[type(node.op)]
+    links = []
+    while isinstance(node, ast.BinOp) and isinstance(node.op, family):
+        links.append(node)
+        node = node.left
+    value = _build(node, variables, source, what, depth + 1)
+    for link in reversed(links):
+        right = _build(link.right, variables, source, what, depth + 1)
+        if isinstance(link.op, ast.Div):
+            _nonzero_constant(right, what, link, source, "divisor")
+        value = _defined(_BINOPS[type(link.op)](value, right), what, link, source)
+    return value
+
+
+def _base_size(base, what, node, source) -> None:
+    """Refuse a constant base of a power past the literal size limit, without unbounded evaluation."""
+    from .bounds import NumberError, approximate
+
+    try:
+        size = abs(approximate(base))
+    except NumberError as exc:
+        raise ParseError(f"{what}: {exc}{_where(node, source)}") from None
+    if size > 10 ** MAX_LITERAL_DIGITS:
+        raise ParseError(f"{what}: number too large (a power of a constant above 1e{MAX_LITERAL_DIGITS})"
+                         f"{_where(node, source)}")
 
 
 def _nonzero_constant(value, what, node, source, role: str) -> None:

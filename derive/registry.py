@@ -37,6 +37,12 @@ class Entry:
     build: Callable[[Options], object]
     check: Callable[[object, Options], list]
 
+    def cross_checks(self, der, opts: Options) -> list:
+        """The numeric cross-checks, with floating-point trouble reported as a failed check (never on stderr)."""
+        from .numeric.guard import guarded
+
+        return guarded(lambda: self.check(der, opts))
+
 
 def _coupling_build(opts: Options):
     if opts.custom_block:

@@ -2,24 +2,25 @@
 
 Outputs (in ``outputs/`` or ``--out``): ``writeup.tex``, ``writeup.md``,
 ``derivations.json`` and, when a LaTeX engine is installed, ``writeup.pdf``.
-Everything is produced in memory first and each file is then renamed into
-place, so a failing run leaves the previous outputs as they were.
+Everything is produced in memory, written into a staging folder beside the
+output folder and swapped in as a unit (:mod:`derive.outset`), so a failing
+or killed run leaves the previous outputs as they were; ``manifest.json``
+records the SHA-256 of every file and what the PDF was compiled from.
 """
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from .atomic import write_all_atomic
 
 
 def build_everything(opts, status=None, build=None):
     """Build and check every registered derivation (in the registry's order)."""
+    from . import budget
     from .registry import ENTRIES
 
     derivations = []
@@ -27,7 +28,8 @@ def build_everything(opts, status=None, build=None):
         if status is not None:
             status.update(f"deriving {entry.name} ({entry.question}) and running its cross-checks")
         der = build(entry) if build is not None else entry.build(opts)
-        der.checks = entry.check(der, opts)
+        budget.stage(f"cross-checks of {entry.name} ({entry.question})")
+        der.checks = entry.cross_checks(der, opts)
         derivations.append(der)
     return derivations
 
@@ -40,19 +42,6 @@ def render_files(derivations) -> dict[str, str]:
     return {"derivations.json": dumps(payload), "writeup.tex": latex.render_document(derivations),
             "writeup.md": markdown.render_document(derivations),
             "derive_numeric.py": numpy_module.render_module(derivations)}
-
-
-_JSON_RESIDUAL = re.compile(r'("residual": )[^,\n}]+')
-_TABLE_RESIDUAL = re.compile(r"-?\d\.\d\de[-+]\d\d")
-
-
-def mask_residuals(text: str) -> str:
-    """The text with cross-check residuals blanked out.
-
-    Residuals of numeric checks may differ in their last digits between numpy
-    builds; ``--check`` is about whether the derivations are current.
-    """
-    return _TABLE_RESIDUAL.sub("R", _JSON_RESIDUAL.sub(r"\1R", text))
 
 
 def compile_pdf(tex: str) -> tuple[bytes | None, str]:
@@ -77,46 +66,90 @@ def compile_pdf(tex: str) -> tuple[bytes | None, str]:
         return (Path(tmp) / "writeup.pdf").read_bytes(), "compiled writeup.pdf"
 
 
+def _engine_version(engine: str) -> str:
+    try:
+        proc = subprocess.run([engine, "--version"], capture_output=True, text=True, errors="replace", timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return (proc.stdout.splitlines() or ["unknown"])[0].strip()
+
+
+def latex_engine() -> tuple[str | None, str]:
+    """The LaTeX engine ``compile_pdf`` uses and its version line."""
+    engine = shutil.which("latexmk") or shutil.which("pdflatex")
+    if engine is None:
+        return None, ""
+    tex = shutil.which("pdflatex")
+    return engine, _engine_version(tex) if tex else "unknown"
+
+
+def manifest(files: dict[str, str | bytes], pdf_engine: str | None) -> str:
+    """``manifest.json``: the SHA-256 of every file of the set, and what the PDF was compiled from."""
+    import hashlib
+    import json
+
+    def digest(data):
+        return hashlib.sha256(data.encode("utf-8") if isinstance(data, str) else data).hexdigest()
+
+    entries = {name: {"sha256": digest(data)} for name, data in sorted(files.items())}
+    pdf = None
+    if "writeup.pdf" in files:
+        pdf = {"compiled_from": "writeup.tex", "tex_sha256": digest(files["writeup.tex"]),
+               "engine": pdf_engine or "unknown"}
+    return json.dumps({"manifest_version": 1, "files": entries, "pdf": pdf}, indent=2, sort_keys=True) + "\n"
+
+
 def run_all(opts, out: str = "outputs", check_only: bool = False, quiet: bool = False, pdf: bool = True,
             build=None) -> int:
     from rich.console import Console
 
+    from . import budget, outset
+    from .outdiff import compare_outputs
+
+    out_dir = outset.resolve(out)
+    if not check_only:
+        outset.check_target(out_dir)
     console = Console(highlight=False, quiet=quiet)
     with console.status("deriving", spinner="dots") as status:
         derivations = build_everything(opts, status, build)
+    budget.stage("rendering the writeup")
     if not quiet:
         from .render.terminal import render
 
         for der in derivations:
             render(der, console)
     files = render_files(derivations)
-    out_dir = Path(out)
     ok = all(d.all_verified and d.all_checks_pass for d in derivations)
     if check_only:
-        stale = [name for name, text in sorted(files.items())
-                 if not (out_dir / name).exists()
-                 or mask_residuals((out_dir / name).read_text(encoding="utf-8")) != mask_residuals(text)]
-        if stale:
-            print(f"derive: stale outputs in {out_dir}: {', '.join(stale)}", file=sys.stderr)
+        budget.stage(f"comparing with {out_dir}")
+        problem = compare_outputs(out_dir, files, pdf=pdf)
+        if problem:
+            print(f"derive: stale outputs in {out_dir}: {problem}", file=sys.stderr)
             return 1
         console.print(f"{out_dir}: all outputs are current")
         return 0 if ok else 1
-    if out_dir.exists() and not out_dir.is_dir():
-        print(f"derive: error: --out {out_dir} is not a folder", file=sys.stderr)
-        return 2
-    pdf_bytes, latex_failed = None, False
+    latex_failed = False
     if pdf:
+        budget.stage("compiling writeup.pdf")
         with console.status("compiling writeup.pdf", spinner="dots"):
             pdf_bytes, message = compile_pdf(files["writeup.tex"])
         if pdf_bytes is None:
             latex_failed = message.startswith("LaTeX failed")
             print(f"derive: {message}", file=sys.stderr)
-    outputs = {out_dir / name: text for name, text in files.items()}
-    if pdf_bytes is not None:
-        outputs[out_dir / "writeup.pdf"] = pdf_bytes
-    write_all_atomic(outputs)
-    written = sorted(files) + (["writeup.pdf"] if pdf_bytes is not None else [])
-    console.print(f"wrote {', '.join(written)} to {out_dir}")
+        else:
+            files["writeup.pdf"] = pdf_bytes
+    files["manifest.json"] = manifest(files, latex_engine()[1] if "writeup.pdf" in files else None)
+    budget.stage("writing the outputs")
+    done = f"wrote {', '.join(sorted(files))} to {out}"
+    staged = os.environ.get(budget.STAGE_DIR_ENV) if budget.in_child() else None
+    if staged:  # the supervising process swaps the set in
+        outset.write_files(Path(staged), files)
+        budget.report("staged", done)
+    else:
+        with outset.Staging(out_dir) as staging:
+            outset.write_files(staging.path, files)
+            staging.commit()
+        console.print(done)
     if not ok:
         print("derive: some steps are unverified or some cross-checks failed", file=sys.stderr)
     return 0 if ok and not latex_failed else 1

@@ -246,7 +246,7 @@ def test_parser_round_trips_to_the_trusted_construction(pair):
     try:
         assert parse(text, {"x": X}) == expected
     except ParseError as exc:
-        assert "number too large" in str(exc), exc
+        assert "number too large" in str(exc) or "too large to evaluate" in str(exc), exc
         powers = [p for p in sp.preorder_traversal(expected) if isinstance(p, sp.Pow) and p.base.is_number]
         assert any(abs(sp.N(p.base)) > 10 ** 20 for p in powers), exc
 

@@ -106,36 +106,43 @@ def _digest(folder: Path) -> dict:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
 
 
+def _beside(out: Path) -> list:
+    return sorted(p.name for p in out.parent.iterdir() if p.name.startswith(f".{out.name}."))
+
+
 def test_failing_run_leaves_previous_outputs_intact(tmp_path, monkeypatch):
-    """A write that fails part-way (a full disk on the third file) replaces none of the outputs and leaves no temp file."""
+    """A write that fails part-way (a full disk on the third file) replaces none of the outputs and leaves nothing behind."""
+    import builtins
     import errno
 
-    from derive import atomic
+    from derive import outset
 
     out = tmp_path / "o"
     out.mkdir()
     for name in TEXT_FILES:
         (out / name).write_text(f"old {name}\n")
     before = _digest(out)
-    staged = []
-    real = atomic._stage
+    opened = []
 
-    def disk_full(path, data):
-        if len(staged) == 2:
+    def disk_full(path, *args, **kwargs):
+        if len(opened) == 2:
             raise OSError(errno.ENOSPC, "No space left on device")
-        staged.append(path.name)
-        return real(path, data)
+        opened.append(Path(path).name)
+        return builtins.open(path, *args, **kwargs)
 
-    monkeypatch.setattr(atomic, "_stage", disk_full)
-    files = {out / name: f"new {name}\n" for name in TEXT_FILES}
-    with pytest.raises(OSError):
-        atomic.write_all_atomic(files)
-    assert len(staged) == 2 and _digest(out) == before
-    assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")]
-    monkeypatch.setattr(atomic, "_stage", real)
-    atomic.write_all_atomic(files)
-    assert {p.name: p.read_text() for p in out.iterdir() if p.name in TEXT_FILES} == {n: f"new {n}\n" for n in TEXT_FILES}
-    assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")]
+    monkeypatch.setattr(outset, "open", disk_full, raising=False)
+    files = {name: f"new {name}\n" for name in TEXT_FILES}
+    with pytest.raises(outset.OutputError, match="No space left on device"):
+        with outset.Staging(out) as staging:
+            outset.write_files(staging.path, files)
+            staging.commit()
+    assert len(opened) == 2 and _digest(out) == before and _beside(out) == []
+    monkeypatch.setattr(outset, "open", builtins.open)
+    with outset.Staging(out) as staging:
+        outset.write_files(staging.path, files)
+        staging.commit()
+    assert {p.name: p.read_text() for p in out.iterdir()} == {n: f"new {n}\n" for n in TEXT_FILES}
+    assert _beside(out) == []
 
 
 def test_a_folder_in_place_of_an_output_replaces_nothing(two_runs, tmp_path):
@@ -145,8 +152,9 @@ def test_a_folder_in_place_of_an_output_replaces_nothing(two_runs, tmp_path):
     (out / "writeup.md").mkdir()
     before = _digest(out)
     res = run("all", "--quiet", "--no-pdf", "--out", str(out))
-    assert res.returncode != 0 and "writeup.md" in res.stderr
-    assert _digest(out) == before and not [p.name for p in out.iterdir() if p.name.endswith(".tmp")]
+    assert res.returncode == 2
+    assert res.stderr == f"derive: error: --out {out}: writeup.md is not a file derive wrote (a folder or a link)\n"
+    assert _digest(out) == before and (out / "writeup.md").is_dir() and _beside(out) == []
 
 
 def test_derivation_shows_itself_in_jupyter(coupling):

@@ -60,5 +60,5 @@ def derivation_dict(der: Derivation, include_checks: bool = True) -> dict:
     return out
 
 
-def dumps(payload) -> str:
-    return json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+def dumps(payload, ascii_only: bool = False) -> str:
+    return json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=ascii_only) + "\n"

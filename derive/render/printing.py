@@ -109,8 +109,42 @@ def latex(expr) -> str:
     return DeriveLatexPrinter({"mat_delim": "("}).doprint(expr)
 
 
+#: set when the terminal cannot encode Unicode: pretty-printing then uses ASCII art
+ASCII = False
+
+
 def pretty(expr, width: int = 100) -> str:
-    return DerivePrettyPrinter({"use_unicode": True, "wrap_line": True, "num_columns": width}).doprint(expr)
+    return DerivePrettyPrinter({"use_unicode": not ASCII, "wrap_line": True, "num_columns": width}).doprint(expr)
+
+
+_ASCII_TEXT = {"✓": "ok", "✗": "x", "→": "->", "←": "<-", "∘": "o", "‖": "||", "·": "*", "−": "-", "≤": "<=",
+               "≥": ">=", "≠": "!=", "≈": "~", "∂": "d", "∇": "grad ", "∑": "sum", "∏": "prod", "√": "sqrt",
+               "×": "x", "…": "...", "⊥": "_|_", "–": "-", "—": "-", "‘": "'", "’": "'", "“": '"', "”": '"',
+               "μ": "mu", "σ": "sigma", "λ": "lambda", "ε": "eps", "θ": "theta", "φ": "phi", "ν": "nu",
+               "∞": "oo", "²": "^2", "ᵢ": "_i", "ⱼ": "_j", "₁": "1", "₂": "2", "─": "-", "│": "|", "█": "#"}
+
+
+class AsciiWriter:
+    """A text stream that writes ASCII only: common symbols spelled out, anything else as '?'."""
+
+    encoding = "ascii"
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        out = "".join(_ASCII_TEXT.get(ch, ch) for ch in text)
+        self._stream.write(out.encode("ascii", "replace").decode("ascii"))
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def isatty(self) -> bool:
+        return self._stream.isatty()
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
 
 
 def text(expr) -> str:

@@ -1,0 +1,133 @@
+"""One time budget for a whole command.
+
+The command's work (reading the input, deriving, checking, rendering,
+compiling the PDF) runs in a child process; this process waits for it and
+kills its whole process group at the deadline, which also stops long C-level
+or SymPy evaluation that no signal handler could interrupt.  The child
+reports what it is doing over a pipe, so a time-out names the stage that ran
+out of time, and it hands a complete staged output set back to be swapped in
+only when the work is done within the budget.
+
+This module imports nothing heavy: the parent stays light.
+"""
+from __future__ import annotations
+
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+CHILD_ENV = "DERIVE_CHILD_FD"      # the control pipe's file descriptor, in the child
+STAGE_DIR_ENV = "DERIVE_STAGE_DIR"  # where the child writes the output set, in the child
+ROOT = str(Path(__file__).resolve().parent.parent)
+
+
+class BudgetExceeded(Exception):
+    """The command ran past its time budget; ``str()`` is the one-line message."""
+
+
+def in_child() -> bool:
+    return CHILD_ENV in os.environ
+
+
+def report(kind: str, text: str = "") -> None:
+    """Tell the parent (if any) what the work is doing now, or that the output set is staged."""
+    fd = os.environ.get(CHILD_ENV)
+    if fd is None:
+        return
+    line = f"{kind} {text}".replace("\n", " ").strip() + "\n"
+    try:
+        os.write(int(fd), line.encode("utf-8", "replace")[:4000])
+    except OSError:  # the parent is gone; the child is about to be killed too
+        pass
+
+
+def stage(text: str) -> None:
+    report("stage", text)
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    os.setpgid(0, 0)
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+class Child:
+    """The child process running ``derive ARGV`` with a control pipe."""
+
+    def __init__(self, argv: list[str], stage_dir: str | None):
+        self.read_fd, write_fd = os.pipe()
+        env = {**os.environ, CHILD_ENV: str(write_fd)}
+        env.pop(STAGE_DIR_ENV, None)
+        if stage_dir is not None:
+            env[STAGE_DIR_ENV] = stage_dir
+        code = f"import sys; sys.path.insert(0, {ROOT!r}); from derive.cli import main; sys.exit(main())"
+        self.proc = subprocess.Popen([sys.executable, "-c", code, *argv], pass_fds=(write_fd,), env=env,
+                                     preexec_fn=_die_with_parent if os.name == "posix" else None)
+        os.close(write_fd)
+        self.stage = "starting"
+        self.staged = False
+        self.message = ""
+        self._buffer = b""
+
+    def _read(self, timeout: float) -> bool:
+        """Read what the child reported; False once the pipe is closed."""
+        ready, _, _ = select.select([self.read_fd], [], [], max(timeout, 0))
+        if not ready:
+            return True
+        data = os.read(self.read_fd, 65536)
+        if not data:
+            return False
+        self._buffer += data
+        *lines, self._buffer = self._buffer.split(b"\n")
+        for line in lines:
+            kind, _, text = line.decode("utf-8", "replace").partition(" ")
+            if kind == "stage":
+                self.stage = text
+            elif kind == "staged":
+                self.staged = True
+                self.message = text
+        return True
+
+    def wait(self, deadline: float) -> int:
+        """The child's exit code; :class:`BudgetExceeded` (after killing it) past ``deadline``."""
+        open_ = True
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self.kill()
+                raise BudgetExceeded(self.stage)
+            if open_:
+                open_ = self._read(min(remaining, 1.0))
+            else:
+                try:
+                    return self._finish(self.proc.wait(timeout=min(remaining, 1.0)))
+                except subprocess.TimeoutExpired:
+                    continue
+            if not open_:
+                continue
+
+    def _finish(self, rc: int) -> int:
+        os.close(self.read_fd)
+        return rc
+
+    def kill(self) -> None:
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.proc.wait()
+        try:
+            os.close(self.read_fd)
+        except OSError:
+            pass
+        if sys.stdout.isatty():  # a progress display may have hidden the cursor
+            sys.stdout.write("\r\x1b[2K\x1b[?25h")
+            sys.stdout.flush()

@@ -1,0 +1,93 @@
+"""``derive all --check``: is every file in the output folder what this version of derive writes?
+
+Text files are regenerated in memory and compared line by line.  Numeric
+check residuals may differ in their last digits between numpy builds, so a
+line that differs only in residuals passes when each pair agrees within
+:func:`residuals_agree`; any other difference is reported with its file and
+line.  The PDF is not recompiled: ``manifest.json`` records the SHA-256 of
+every file and of the LaTeX source the PDF was compiled from, and these must
+match the files present.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+#: a residual in derivations.json, and one printed in a table of the writeup
+_RESIDUAL = re.compile(r'(?<="residual": )-?[0-9.]+(?:e[-+]?[0-9]+)?|-?\d\.\d+e[-+]\d\d')
+
+
+def residuals_agree(recorded: float, recomputed: float) -> bool:
+    """Two residuals of one check agree: within 1e-9, or within 5 % of the larger one."""
+    return abs(recorded - recomputed) <= max(1e-9, 0.05 * max(abs(recorded), abs(recomputed)))
+
+
+def _line_problem(name: str, number: int, old: str, new: str) -> str | None:
+    if old == new:
+        return None
+    if _RESIDUAL.sub("R", old) == _RESIDUAL.sub("R", new):
+        for a, b in zip(_RESIDUAL.findall(old), _RESIDUAL.findall(new)):
+            if not residuals_agree(float(a), float(b)):
+                return f"{name}, line {number}: residual {a} where this run computes {b}"
+        return None
+    return f"{name}, line {number}: {old.strip()[:80]!r} where this run writes {new.strip()[:80]!r}"
+
+
+def _text_problem(name: str, on_disk: bytes, expected: str) -> str | None:
+    try:
+        old = on_disk.decode("utf-8").split("\n")
+    except UnicodeDecodeError:
+        return f"{name} is not UTF-8 text"
+    new = expected.split("\n")
+    for number, (a, b) in enumerate(zip(old, new), start=1):
+        problem = _line_problem(name, number, a, b)
+        if problem:
+            return problem
+    if len(old) != len(new):
+        return f"{name}, line {min(len(old), len(new)) + 1}: {len(old)} lines where this run writes {len(new)}"
+    return None
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _manifest_problem(out_dir: Path, present: dict[str, bytes], pdf: bool) -> str | None:
+    if "manifest.json" not in present:
+        return "manifest.json is missing"
+    try:
+        recorded = json.loads(present["manifest.json"].decode("utf-8"))
+        files = recorded["files"]
+    except (ValueError, KeyError, TypeError):
+        return "manifest.json is not a manifest derive wrote"
+    for name in sorted(set(files) | set(present) - {"manifest.json"}):
+        if name not in present:
+            return f"{name} is listed in manifest.json but missing"
+        if name not in files:
+            return f"{name} is not listed in manifest.json"
+        if _sha256(present[name]) != files[name].get("sha256"):
+            return f"{name} was changed after derive wrote it (its SHA-256 differs from manifest.json)"
+    pdf_record = recorded.get("pdf")
+    if "writeup.pdf" in present:
+        if not isinstance(pdf_record, dict) or pdf_record.get("tex_sha256") != _sha256(present["writeup.tex"]):
+            return "writeup.pdf was not compiled from this writeup.tex (manifest.json records another source)"
+    return None
+
+
+def compare_outputs(out_dir: Path, files: dict[str, str], pdf: bool = True) -> str | None:
+    """None if ``out_dir`` holds exactly the regenerated ``files`` (and a matching PDF); else the first problem."""
+    if not out_dir.is_dir():
+        return f"{out_dir} is not a folder of outputs"
+    present = {p.name: p.read_bytes() for p in sorted(out_dir.iterdir()) if p.is_file()}
+    for name in sorted(files):
+        if name not in present:
+            return f"{name} is missing"
+        problem = _text_problem(name, present[name], files[name])
+        if problem:
+            return problem
+    extra = sorted(set(present) - set(files) - {"manifest.json", "writeup.pdf"})
+    if extra:
+        return f"{extra[0]} is not an output of derive"
+    return _manifest_problem(out_dir, present, pdf)
