@@ -107,6 +107,16 @@ def decided(expr, seconds: float = 5.0):
     return value
 
 
+def _show(value) -> str:
+    """A number for a message: 7 significant digits, computed exactly (no float underflow)."""
+    import mpmath
+
+    x = sp.N(value, 12)
+    if x == 0 or 1e-300 < abs(x) < 1e300:
+        return f"{float(x):.7g}"
+    return mpmath.nstr(x._to_mpmath(50), 7, strip_zeros=True)
+
+
 def bounded(expr, *, low: float | None = None, high: float | None = None, magnitude: float | None = None):
     """``expr`` if it is a real constant within the limits; else NumberError naming the limit.
 
@@ -132,11 +142,11 @@ def bounded(expr, *, low: float | None = None, high: float | None = None, magnit
     else:
         value = decided(expr)
     if magnitude is not None and abs(value) > magnitude:
-        raise NumberError(f"{float(value):.6g} is outside the limit |value| <= {magnitude:g}")
+        raise NumberError(f"{_show(value)} is outside the limit |value| <= {magnitude:g}")
     if low is not None and value < low:
         if low > 0 and value <= 0:
-            raise NumberError(f"must be positive, got {float(value):.6g}")
-        raise NumberError(f"{float(value):.6g} is below the limit {low:g}")
+            raise NumberError(f"must be positive, got {_show(value)}")
+        raise NumberError(f"{_show(value)} is below the limit {low:g}")
     if high is not None and value > high:
-        raise NumberError(f"{float(value):.6g} is above the limit {high:g}")
+        raise NumberError(f"{_show(value)} is above the limit {high:g}")
     return expr

@@ -9,6 +9,8 @@ import argparse
 import re
 import sys
 
+from .outset import OutputError
+
 MAX_DIM = 2048
 VARIANTS = ("seed", "realnvp", "nice", "scaled-nice")
 
@@ -229,13 +231,9 @@ def _entry(name: str):
 
 
 def _console():
-    from rich.console import Console
+    from .render.terminal import make_console
 
-    from .render import printing
-
-    if printing.ASCII:
-        return Console(file=printing.AsciiWriter(sys.stdout), highlight=False, soft_wrap=False, emoji=False)
-    return Console(highlight=False, soft_wrap=False)
+    return make_console(soft_wrap=False)
 
 
 def _ascii() -> bool:
@@ -384,7 +382,7 @@ def main(argv=None) -> int:
 
         signal.signal(signal.SIGTERM, _on_sigterm)
         return _supervise(args, argv, started)
-    except UsageError as exc:
+    except (UsageError, OutputError) as exc:
         print(f"derive: error: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:

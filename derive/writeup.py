@@ -101,15 +101,15 @@ def manifest(files: dict[str, str | bytes], pdf_engine: str | None) -> str:
 
 def run_all(opts, out: str = "outputs", check_only: bool = False, quiet: bool = False, pdf: bool = True,
             build=None) -> int:
-    from rich.console import Console
-
     from . import budget, outset
     from .outdiff import compare_outputs
 
     out_dir = outset.resolve(out)
     if not check_only:
         outset.check_target(out_dir)
-    console = Console(highlight=False, quiet=quiet)
+    from .render.terminal import make_console
+
+    console = make_console(quiet=quiet)
     with console.status("deriving", spinner="dots") as status:
         derivations = build_everything(opts, status, build)
     budget.stage("rendering the writeup")

@@ -10,6 +10,24 @@ from ..model import CrossCheck, Derivation, Step, Verdict
 from .printing import pretty
 
 
+class QuietConsole(Console):
+    """A rich console whose broken pipe ends the command quietly (the CLI exits 141, no traceback)."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError()
+
+
+def make_console(**kwargs) -> QuietConsole:
+    from . import printing
+
+    if printing.ASCII and "file" not in kwargs:
+        import sys
+
+        kwargs.update(file=printing.AsciiWriter(sys.stdout), emoji=False)
+    return QuietConsole(highlight=False, **kwargs)
+
+
 def _equation(lhs, rhs, width: int, chained: bool = False) -> Text:
     if chained:  # the lhs is the previous line's rhs
         right = pretty(rhs, width).split("\n")
