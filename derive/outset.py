@@ -63,7 +63,7 @@ def check_target(out: Path) -> None:
         if foreign:
             raise OutputError(f"--out {out} holds {foreign[0]!r}, which derive did not write; "
                               "give a folder for derive's outputs alone")
-        odd = sorted(e for e in OWNED if (out / e).exists() and (not (out / e).is_file() or (out / e).is_symlink()))
+        odd = sorted(e for e in OWNED if (out / e).is_symlink() or ((out / e).exists() and not (out / e).is_file()))
         if odd:
             raise OutputError(f"--out {out}: {odd[0]} is not a file derive wrote (a folder or a link)")
 

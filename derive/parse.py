@@ -53,12 +53,26 @@ def _where(node, source: str) -> str:
     return f" at column {col + 1} ({token!r})"
 
 
+def _readable(text: str) -> str:
+    """``text`` with bytes that a non-UTF-8 locale could not decode (surrogate escapes) read as UTF-8 where
+    they are, so that a refusal names the character the user typed."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8")
+    except UnicodeError:
+        return text
+
+
 def _prescan(text: str, what: str) -> None:
+    text = _readable(text)
     if not text.strip():
         raise ParseError(f"{what}: empty expression")
     if len(text) > MAX_LENGTH:
         raise ParseError(f"{what}: expression is {len(text)} characters long, the limit is {MAX_LENGTH}")
     for pos, ch in enumerate(text):
+        if ch == "#":
+            raise ParseError(f"{what}: comments ('#' at column {pos + 1}) are not allowed")
+        if 0xDC80 <= ord(ch) <= 0xDCFF:  # a byte that is not UTF-8
+            raise ParseError(f"{what}: byte 0x{ord(ch) - 0xDC00:02X} at column {pos + 1} is not UTF-8 text")
         if not (ch.isascii() and (ch.isprintable() or ch == " ")):
             raise ParseError(f"{what}: character {ch!r} (U+{ord(ch):04X}) at column {pos + 1} is not allowed")
     depth = 0

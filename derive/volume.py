@@ -9,6 +9,7 @@ block.  A "yes" carries a symbolic proof (the log-determinant simplifies to
 """
 from __future__ import annotations
 
+import math
 import random
 
 import numpy as np
@@ -87,6 +88,11 @@ def counterexample(derivation, k: int = 2, seeds=range(1, 9)) -> dict:
     }
 
 
+def _exp_text(value: float) -> str:
+    """exp(value) for a message, without a float overflow."""
+    return f"{math.exp(value):.6g}" if value < 700 else f"exp({value:.6g})"
+
+
 def decide_block(block, logdet, points: int = 20, seed: int = 0) -> Verdict:
     """Verdict for an explicit block (concrete F, G, s, possibly with parameters)."""
     ld = block.instantiate(logdet)
@@ -105,7 +111,7 @@ def decide_block(block, logdet, points: int = 20, seed: int = 0) -> Verdict:
         value = float(sp.N(ld.subs(functions).subs(point)))
         if abs(value) > 1e-6:
             return Verdict(QUESTION, False, condition,
-                           f"No: at the point below log|det| = {value:.6g}, so |det| = {np.exp(value):.6g} ≠ 1"
+                           f"No: at the point below log|det| = {value:.6g}, so |det| = {_exp_text(value)} ≠ 1"
                            + (f" (with {', '.join(map(str, general))} left general, tried as random smooth functions)."
                               if general else "."),
                            {"point": {str(s): _sig(v) for s, v in point.items()}, "logdet": _sig(value)})

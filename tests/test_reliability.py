@@ -434,3 +434,45 @@ def test_breadth_is_not_depth():
     assert res.returncode == 0, res.stderr
     msg = refused(derive("show", "coupling", "--F", "+".join(["x"] * 700)))
     assert msg == "derive: error: --F: expression has 2799 parts, the size limit is 2000\n"
+
+
+# ---- found by the hostile corpus ---------------------------------------------------------------------------------
+
+def test_a_comment_in_an_expression_is_refused_not_dropped():
+    import sympy as sp
+
+    from derive.parse import ParseError, parse
+
+    with pytest.raises(ParseError, match=r"comments \('#' at column 3\) are not allowed"):
+        parse("x # + 1", {"x": sp.Symbol("x")}, what="--F")
+
+
+def test_a_non_ascii_argument_under_a_c_locale_is_named_as_typed():
+    import sympy as sp
+
+    from derive.parse import ParseError, parse
+
+    typed = "\u221ax".encode("utf-8").decode("ascii", "surrogateescape")  # how a C locale hands it over
+    with pytest.raises(ParseError, match=r"U\+221A"):
+        parse(typed, {"x": sp.Symbol("x")}, what="--F")
+    with pytest.raises(ParseError, match="byte 0xFF at column 2 is not UTF-8 text"):
+        parse("x\udcff", {"x": sp.Symbol("x")}, what="--F")
+
+
+def test_a_dangling_link_named_like_an_output_is_refused(tmp_path):
+    from derive.outset import OutputError, check_target
+
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "manifest.json").symlink_to(tmp_path / "nothing")
+    with pytest.raises(OutputError, match="manifest.json is not a file derive wrote"):
+        check_target(out)
+
+
+def test_a_huge_log_determinant_is_reported_without_a_float_overflow():
+    from derive.volume import _exp_text
+
+    assert _exp_text(2.0) == "7.38906" and _exp_text(1e30) == "exp(1e+30)"
+    res = derive("show", "coupling", "--G", "10**30", "--json")
+    assert res.returncode == 0 and res.stderr == "", res.stderr
+    assert "|det| = exp(2e+30)" in res.stdout
