@@ -81,8 +81,20 @@ from pathlib import Path
 from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_FILES = ["derive/verify.py", "derive/model.py", "derive/numeric/reference.py"]
-DEFAULT_TESTS = "-x -q -p no:cacheprovider -m mutation tests"
+DEFAULT_FILES = ["derive/verify.py", "derive/model.py", "derive/numeric/reference.py",
+                 "derive/coupling.py", "derive/volume.py", "derive/freeenergy.py", "derive/kl.py",
+                 "derive/reparam.py", "derive/graph.py", "derive/probability.py", "derive/gaussian.py",
+                 "derive/independent.py"]
+#: the tests each file's mutants are run against (the first matching pattern); ``--tests`` overrides them all
+SELECTIONS = [
+    ("derive/verify.py", "-x -q -p no:cacheprovider -m mutation tests"),
+    ("derive/numeric/reference.py", "-x -q -p no:cacheprovider -m mutation tests"),
+    ("derive/model.py", "-x -q -p no:cacheprovider -m 'mutation or mutation_model' tests"),
+    ("derive/coupling.py", "-x -q -p no:cacheprovider -m mutation_coupling tests"),
+    ("derive/volume.py", "-x -q -p no:cacheprovider -m mutation_coupling tests"),
+    ("derive/*.py", "-x -q -p no:cacheprovider -m mutation_variational tests"),
+]
+DEFAULT_TESTS = None
 PRAGMA = "pragma: no mutate"
 KINDS = ("cmp", "logic", "not", "arith", "neg", "num", "bool", "builtin", "return", "loop", "iter")
 COPY_SKIP_NAMES = {".git", ".venv", "__pycache__", ".hypothesis", ".pytest_cache"}
@@ -627,7 +639,7 @@ def tail(output: str, lines: int = 15) -> str:
     return "\n".join(output.rstrip().splitlines()[-lines:])
 
 
-def run_mutant(mutant: Mutant, free: queue.Queue, tests: list[str], timeout: float) -> Mutant:
+def run_mutant(mutant: Mutant, free: queue.Queue, tests: dict, timeout: float) -> Mutant:
     """Swap the mutated file into a free copy, run the tests, put the original back."""
     work = free.get()
     target = work / mutant.path
@@ -635,7 +647,7 @@ def run_mutant(mutant: Mutant, free: queue.Queue, tests: list[str], timeout: flo
     try:
         target.write_bytes(mutant.source.encode("utf-8"))
         drop_bytecode(target)
-        code, seconds, output = run_python(work, ["-m", "pytest", *tests], timeout)
+        code, seconds, output = run_python(work, ["-m", "pytest", *tests[mutant.path]], timeout)
     finally:
         target.write_bytes(original)
         drop_bytecode(target)
@@ -677,24 +689,28 @@ def check_imports(work: Path, files: list[str], timeout: float) -> list[str]:
     return problems
 
 
-def run_baseline(free: queue.Queue, files: list[str], tests: list[str], timeout: float) -> float:
-    """Run the unmutated tests once; raise UsageError unless they pass."""
+def run_baseline(free: queue.Queue, files: list[str], tests: dict, timeout: float) -> float:
+    """Run each distinct selection of unmutated tests once; raise UsageError unless they all pass."""
     work = free.get()
+    total = 0.0
     try:
         problems = check_imports(work, files, timeout)
         if problems:
             raise UsageError("mutants would not be tested:\n  " + "\n  ".join(problems))
-        code, seconds, output = run_python(work, ["-m", "pytest", *tests], timeout)
+        for selection in dict.fromkeys(tuple(tests[f]) for f in files):
+            code, seconds, output = run_python(work, ["-m", "pytest", *selection], timeout)
+            total += seconds
+            if code != 0:
+                why = {None: f"timed out after {timeout:g} s", 5: "selected no tests (pytest exit 5)"}.get(
+                    code, f"failed (pytest exit {code})")
+                raise UsageError(f"baseline: the unmutated tests {' '.join(selection)!r} {why}; fix that first\n"
+                                 f"{tail(output, 30)}")
     finally:
         free.put(work)
-    if code == 0:
-        return seconds
-    why = {None: f"timed out after {timeout:g} s", 5: "selected no tests (pytest exit 5)"}.get(
-        code, f"failed (pytest exit {code})")
-    raise UsageError(f"baseline: the unmutated tests {why}; fix that first\n{tail(output, 30)}")
+    return total
 
 
-def run_all(mutants: list[Mutant], free: queue.Queue, tests: list[str], timeout: float,
+def run_all(mutants: list[Mutant], free: queue.Queue, tests: dict, timeout: float,
             jobs: int) -> None:
     """Run every mutant on ``jobs`` threads, printing one line as each finishes."""
     width = max(len(m.id) for m in mutants)
@@ -800,7 +816,8 @@ def parse_args(argv):
     ap.add_argument("--files", nargs="+", default=DEFAULT_FILES, metavar="F",
                     help="source files to mutate, relative to the root (default: %(default)s)")
     ap.add_argument("--tests", default=DEFAULT_TESTS,
-                    help="pytest arguments, one shell-quoted string (default: %(default)r)")
+                    help="pytest arguments, one shell-quoted string, for every file (default: each file's "
+                         "selection in SELECTIONS)")
     ap.add_argument("--jobs", type=int, default=2, help="parallel workers (default: 2)")
     ap.add_argument("--timeout", type=float, default=240.0,
                     help="seconds per test run before it is killed (default: 240)")
@@ -825,10 +842,18 @@ def check_args(args) -> None:
     if not args.timeout > 0:
         raise UsageError("--timeout must be positive")
     try:
-        args.test_args = shlex.split(args.tests)
+        args.files = list(dict.fromkeys(relative_file(args.root, f) for f in args.files))
+        args.test_args = {f: shlex.split(args.tests if args.tests is not None else selection_for(f))
+                          for f in args.files}
     except ValueError as exc:
         raise UsageError(f"--tests {args.tests!r}: {exc}") from None
-    args.files = list(dict.fromkeys(relative_file(args.root, f) for f in args.files))
+
+
+def selection_for(rel: str) -> str:
+    for pattern, tests in SELECTIONS:
+        if fnmatch.fnmatch(rel, pattern):
+            return tests
+    raise UsageError(f"{rel}: no test selection; give --tests")
 
 
 def relative_file(root: Path, name: str) -> str:
@@ -896,7 +921,7 @@ def report(args, mutants, all_ids, equivalent, eq_path, baseline_s, elapsed, not
     print_equivalence_notes(mutants, all_ids, equivalent)
     print(f"\nelapsed: {elapsed:.1f} s")
     payload = {
-        "root": str(args.root), "files": args.files, "tests": args.tests, "jobs": args.jobs,
+        "root": str(args.root), "files": args.files, "tests": {f: " ".join(t) for f, t in args.test_args.items()}, "jobs": args.jobs,
         "timeout_s": args.timeout, "sample": note, "enumerated": len(all_ids), "run": len(mutants),
         "equivalent_file": str(eq_path) if eq_path else None, "baseline_s": round(baseline_s, 2),
         "elapsed_s": round(elapsed, 1), "totals": {**by_file, "all": overall}, "score": s,
@@ -912,7 +937,9 @@ def execute(args, mutants, all_ids, equivalent, eq_path, note) -> None:
     if note:
         print(note)
     jobs = min(args.jobs, len(mutants))
-    print(f"tests: pytest {args.tests}\ncopying {args.root} for {jobs} worker(s) ...", flush=True)
+    for selection in dict.fromkeys(" ".join(args.test_args[f]) for f in args.files):
+        print(f"tests: pytest {selection}  ({', '.join(f for f in args.files if ' '.join(args.test_args[f]) == selection)})")
+    print(f"copying {args.root} for {jobs} worker(s) ...", flush=True)
     with workspaces(args.root, jobs) as free:
         baseline_s = run_baseline(free, args.files, args.test_args, args.timeout)
         print(f"baseline: tests pass unmutated ({baseline_s:.1f} s); running {len(mutants)} mutants",

@@ -6,6 +6,8 @@ import sympy as sp
 from derive.coupling import SYMBOLS, VARIANTS, ExplicitBlock, derive_coupling
 from derive.volume import decide_block
 
+pytestmark = [pytest.mark.mutation_coupling, pytest.mark.mutation_model]
+
 ALL = sorted(VARIANTS)
 
 

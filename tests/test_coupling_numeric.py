@@ -7,6 +7,8 @@ from derive.numeric.conditioners import Layer
 from derive.numeric.coupling import NumericCoupling, cross_checks
 from derive.numeric import reference
 
+pytestmark = [pytest.mark.mutation_coupling]
+
 
 def _identity_layer(w, b):
     return Layer(np.array([[w]]), np.array([b]), activation="identity")

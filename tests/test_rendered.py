@@ -22,6 +22,8 @@ from derive.probability import KL, Density, Expect
 from derive.render.latex import esc
 from derive.render.printing import latex, pretty, text
 
+pytestmark = [pytest.mark.mutation_coupling, pytest.mark.mutation_variational, pytest.mark.mutation_model]
+
 ROOT = Path(__file__).resolve().parents[1]
 WIDTH = 120 - 6  # the terminal renderer prints at the console width less the panel margin
 

@@ -7,6 +7,8 @@ import sympy as sp
 
 from derive.graph import Graph
 
+pytestmark = [pytest.mark.mutation_variational, pytest.mark.mutation_model]
+
 
 @functools.lru_cache(maxsize=None)
 def vfe():
