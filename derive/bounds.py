@@ -86,6 +86,8 @@ def approximate(expr) -> float:
     for fn, impl in _UNARY.items():
         if isinstance(expr, fn):
             return _check(impl(approximate(expr.args[0])))
+    if expr is sp.I:
+        raise NumberError("not a real number (it involves the imaginary unit)")
     if expr.free_symbols:
         raise NumberError("not a number (it contains a variable)")
     raise NumberError(f"cannot evaluate {type(expr).__name__}")
@@ -103,18 +105,51 @@ def decided(expr, seconds: float = 5.0):
 
     value = within(seconds, "evaluating a number", digits)
     if value is None or not value.is_real or not value.is_finite:
-        raise NumberError("cannot be evaluated to certain digits (it may be exactly 0, or not real)")
+        raise NumberError("cannot be evaluated to 30 certain digits (it may be exactly 0, not real, or need more "
+                          "precision than derive uses)")
     return value
 
 
-def _show(value) -> str:
-    """A number for a message: 7 significant digits, computed exactly (no float underflow)."""
+def exact_limit(limit: float):
+    """The limit as the exact decimal it is written as (1e-12 is 1/10^12, not the nearest binary float)."""
+    return sp.Rational(repr(float(limit)))
+
+
+def compare(expr, limit) -> int:
+    """The sign of ``expr - limit`` (-1, 0 or 1), decided exactly; ``expr`` a bounded real constant.
+
+    A rational is compared exactly; any other constant by 30 certain digits of the difference (SymPy's
+    evalf works through cancellation), or as equal where the difference is a hidden zero; NumberError
+    where neither decides.
+    """
+    from .verify import decide_zero
+
+    if expr.is_Rational:
+        return int(bool(expr > limit)) - int(bool(expr < limit))
+    try:
+        diff = decided(expr - limit)
+    except NumberError:
+        if decide_zero(expr - limit) is True:
+            return 0
+        raise NumberError(f"cannot be told apart from the limit {limit}") from None
+    return int(bool(diff > 0)) - int(bool(diff < 0))
+
+
+def _show(value, near=None) -> str:
+    """A number for a message: 7 significant digits, computed exactly (no float underflow); more where
+    7 would not tell it from the limit ``near``."""
     import mpmath
 
-    x = sp.N(value, 12)
-    if x == 0 or 1e-300 < abs(x) < 1e300:
-        return f"{float(x):.7g}"
-    return mpmath.nstr(x._to_mpmath(50), 7, strip_zeros=True)
+    def text(v, digits):
+        return mpmath.nstr(sp.N(v, 40)._to_mpmath(140), digits, strip_zeros=True)
+
+    x = sp.N(value, 40)
+    if near is None or text(value, 7) != text(near, 7):
+        return f"{float(x):.7g}" if x == 0 or 1e-300 < abs(x) < 1e300 else text(value, 7)
+    if text(value, 30) != text(near, 30):
+        return text(value, 30)
+    gap = decided(value - near)  # beyond 30 digits: say by how much it differs
+    return f"{float(near):g} {'+' if gap > 0 else '-'} {text(abs(gap), 7)}"
 
 
 def bounded(expr, *, low: float | None = None, high: float | None = None, magnitude: float | None = None):
@@ -137,16 +172,17 @@ def bounded(expr, *, low: float | None = None, high: float | None = None, magnit
         raise NumberError(f"{rough:.4g} is outside the limit |value| <= {magnitude:g}")
     if high is not None and rough > 2 * high:
         raise NumberError(f"{rough:.4g} is above the limit {high:g}")
-    if expr.is_Rational or expr.is_Float:
-        value = expr
-    else:
-        value = decided(expr)
-    if magnitude is not None and abs(value) > magnitude:
-        raise NumberError(f"{_show(value)} is outside the limit |value| <= {magnitude:g}")
-    if low is not None and value < low:
-        if low > 0 and value <= 0:
+    value = expr if expr.is_Rational else decided(expr)
+    if expr.is_Float:
+        expr = value = sp.Rational(expr)
+    if magnitude is not None:
+        m = exact_limit(magnitude)
+        if compare(expr, m) > 0 or compare(expr, -m) < 0:
+            raise NumberError(f"{_show(expr, m if value > 0 else -m)} is outside the limit |value| <= {magnitude:g}")
+    if low is not None and compare(expr, exact_limit(low)) < 0:
+        if low > 0 and compare(expr, 0) <= 0:
             raise NumberError(f"must be positive, got {_show(value)}")
-        raise NumberError(f"{_show(value)} is below the limit {low:g}")
-    if high is not None and value > high:
-        raise NumberError(f"{_show(value)} is above the limit {high:g}")
+        raise NumberError(f"{_show(expr, exact_limit(low))} is below the limit {low:g}")
+    if high is not None and compare(expr, exact_limit(high)) > 0:
+        raise NumberError(f"{_show(expr, exact_limit(high))} is above the limit {high:g}")
     return expr

@@ -20,27 +20,48 @@ import sys
 import time
 from pathlib import Path
 
-CHILD_ENV = "DERIVE_CHILD_FD"      # the control pipe's file descriptor, in the child
-STAGE_DIR_ENV = "DERIVE_STAGE_DIR"  # where the child writes the output set, in the child
 ROOT = str(Path(__file__).resolve().parent.parent)
+
+#: set in the child only, by the code it is started with (never from the environment):
+#: the control pipe's file descriptor and the folder the output set is staged in
+_CHILD: dict = {"fd": None, "stage_dir": None}
+
+#: the child's code: the current folder is taken off the module path (a ``random.py`` or ``numpy.py``
+#: there must not be imported), the package's own folder put first
+CHILD_CODE = """import sys
+sys.path[:] = [{root!r}] + [p for p in sys.path if p not in ('', '.')]
+from derive import budget
+budget.become_child({fd}, {stage_dir!r})
+from derive.cli import main
+sys.exit(main())
+"""
 
 
 class BudgetExceeded(Exception):
     """The command ran past its time budget; ``str()`` is the one-line message."""
 
 
+def become_child(fd: int, stage_dir: str | None) -> None:
+    _CHILD.update(fd=fd, stage_dir=stage_dir)
+
+
 def in_child() -> bool:
-    return CHILD_ENV in os.environ
+    return _CHILD["fd"] is not None
+
+
+def stage_dir() -> str | None:
+    """The folder this child stages the output set in (None outside a child, or when nothing is written)."""
+    return _CHILD["stage_dir"]
 
 
 def report(kind: str, text: str = "") -> None:
     """Tell the parent (if any) what the work is doing now, or that the output set is staged."""
-    fd = os.environ.get(CHILD_ENV)
+    fd = _CHILD["fd"]
     if fd is None:
         return
-    line = f"{kind} {text}".replace("\n", " ").strip() + "\n"
+    line = f"{kind} {text}".replace("\n", " ").strip().encode("utf-8", "replace")[:3999] + b"\n"
     try:
-        os.write(int(fd), line.encode("utf-8", "replace")[:4000])
+        os.write(fd, line)
     except OSError:  # the parent is gone; the child is about to be killed too
         pass
 
@@ -64,17 +85,14 @@ class Child:
 
     def __init__(self, argv: list[str], stage_dir: str | None):
         self.read_fd, write_fd = os.pipe()
-        env = {**os.environ, CHILD_ENV: str(write_fd)}
-        env.pop(STAGE_DIR_ENV, None)
-        if stage_dir is not None:
-            env[STAGE_DIR_ENV] = stage_dir
-        code = f"import sys; sys.path.insert(0, {ROOT!r}); from derive.cli import main; sys.exit(main())"
-        self.proc = subprocess.Popen([sys.executable, "-c", code, *argv], pass_fds=(write_fd,), env=env,
+        code = CHILD_CODE.format(root=ROOT, fd=write_fd, stage_dir=stage_dir)
+        self.proc = subprocess.Popen([sys.executable, "-c", code, *argv], pass_fds=(write_fd,),
                                      preexec_fn=_die_with_parent if os.name == "posix" else None)
         os.close(write_fd)
         self.stage = "starting"
         self.staged = False
         self.message = ""
+        self.final = None  # (exit code, the one line the work ended with), once it has said it
         self._buffer = b""
 
     def _read(self, timeout: float) -> bool:
@@ -94,6 +112,9 @@ class Child:
             elif kind == "staged":
                 self.staged = True
                 self.message = text
+            elif kind == "final":
+                code, _, line = text.partition(" ")
+                self.final = (int(code), line)
         return True
 
     def wait(self, deadline: float) -> int:

@@ -9,6 +9,7 @@ import argparse
 import re
 import sys
 
+from .messages import one_line
 from .outset import OutputError
 
 MAX_DIM = 2048
@@ -321,11 +322,17 @@ def _supervise(args, argv: list[str], started: float) -> int:
         try:
             rc = child.wait(deadline)
         except budget.BudgetExceeded as exc:
+            if child.final is not None:  # the work had already ended with its answer
+                return _say(child.final[1], child.final[0])
             raise UsageError(f"ran out of time after {seconds:g} s (--time-limit) while {exc}; "
                              "nothing was written") from None
         except BaseException:
             child.kill()
             raise
+        if rc < 0:
+            raise _WorkerKilled(-rc)
+        if child.final is not None:
+            print(child.final[1], file=sys.stderr, flush=True)
         if staging is not None and child.staged and rc in (0, 1):
             if time.monotonic() > deadline:
                 raise UsageError(f"ran out of time after {seconds:g} s (--time-limit) while writing the outputs; "
@@ -343,11 +350,32 @@ def _supervise(args, argv: list[str], started: float) -> int:
 
 
 class _Terminated(Exception):
-    pass
+    """This process was asked to stop (SIGTERM, SIGHUP)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
 
 
-def _on_sigterm(signum, frame):
-    raise _Terminated()
+class _WorkerKilled(Exception):
+    """The worker process was killed by a signal from outside (e.g. when memory ran out)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _on_signal(signum, frame):
+    raise _Terminated(signum)
+
+
+def _signal_name(signum: int) -> str:
+    import signal
+
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
 
 
 def _quiet_broken_pipe() -> int:
@@ -362,11 +390,31 @@ def _quiet_broken_pipe() -> int:
     return 141
 
 
+VALUE_OPTIONS = ("--dim", "--variant", "--F", "--G", "--s", "--prior-mean", "--prior-std", "--mu", "--sigma",
+                 "--config", "--time-limit", "--out")
+
+
+def _join_values(argv: list[str]) -> list[str]:
+    """``--s -0.2,0.1`` as ``--s=-0.2,0.1``: a value that starts with '-' belongs to its option (argparse would
+    take it for an option of its own)."""
+    out, i = [], 0
+    while i < len(argv):
+        tok = argv[i]
+        if tok in VALUE_OPTIONS and i + 1 < len(argv) and argv[i + 1].startswith("-") \
+                and not argv[i + 1].startswith("--"):
+            out.append(f"{tok}={argv[i + 1]}")
+            i += 2
+            continue
+        out.append(tok)
+        i += 1
+    return out
+
+
 def main(argv=None) -> int:
     import time
 
     started = time.monotonic()
-    argv = list(sys.argv[1:] if argv is None else argv)
+    argv = _join_values(list(sys.argv[1:] if argv is None else argv))
     parser = build_parser()
     try:
         from . import budget
@@ -380,28 +428,41 @@ def main(argv=None) -> int:
             return COMMANDS[args.command](args)
         import signal
 
-        signal.signal(signal.SIGTERM, _on_sigterm)
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, _on_signal)
         return _supervise(args, argv, started)
     except (UsageError, OutputError) as exc:
-        print(f"derive: error: {exc}", file=sys.stderr)
-        return 2
+        return _say(f"derive: error: {one_line(str(exc))}", 2)
     except BrokenPipeError:
         return _quiet_broken_pipe()
     except KeyboardInterrupt:
-        print("derive: interrupted; nothing was written", file=sys.stderr)
-        return 130
-    except _Terminated:
-        print("derive: terminated; nothing was written", file=sys.stderr)
-        return 143
+        return _say("derive: interrupted; nothing was written", 130)
+    except _Terminated as exc:
+        what = "terminated" if exc.signum == 15 else f"stopped by {_signal_name(exc.signum)}"
+        return _say(f"derive: {what}; nothing was written", 128 + exc.signum)
+    except _WorkerKilled as exc:
+        return _say(f"derive: the work was killed by {_signal_name(exc.signum)} from outside (a SIGKILL is what "
+                    "an out-of-memory kill looks like); nothing was written", 128 + exc.signum)
     except Exception as exc:  # an internal error: one line, unless DERIVE_DEBUG asks for the traceback
         import os
 
         if os.environ.get("DERIVE_DEBUG"):
             raise
         first = str(exc).splitlines()[0] if str(exc) else ""
-        print(f"derive: internal error: {type(exc).__name__}: {first} (set DERIVE_DEBUG=1 for details)",
-              file=sys.stderr)
-        return 1
+        return _say(f"derive: internal error: {type(exc).__name__}: {one_line(first)} "
+                    "(set DERIVE_DEBUG=1 for details)", 1)
+
+
+def _say(line: str, code: int) -> int:
+    """The command's last word, one line on stderr; in the worker it goes to the supervising process, which
+    prints it (so that a time-out at the same moment cannot add a second line)."""
+    from . import budget
+
+    if budget.in_child():
+        budget.report("final", f"{code} {line}")
+    else:
+        print(line, file=sys.stderr)
+    return code
 
 
 def _terminal_encoding() -> None:

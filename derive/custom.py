@@ -80,13 +80,17 @@ def _check_defined(comps: list, name: str, blk: ExplicitBlock, points: int = 12)
     fns = sp.lambdify(blk.x2, comps, "mpmath")
     for _ in range(points):
         pt = [rng.uniform(-3, 3) for _ in blk.x2]
+        where = ", ".join(f"{s} = {p:.3g}" for s, p in zip(blk.x2, pt))
         try:
             values = [complex(v) for v in fns(*pt)]
-        except (ZeroDivisionError, ValueError, OverflowError, TypeError):
+        except OverflowError:
+            values = [complex("inf")]
+        except (ZeroDivisionError, ValueError, TypeError):
             values = [complex("nan")]
-        bad = [v for v in values if not np.isfinite(v) or abs(v.imag) > 1e-12]
-        if bad:
-            where = ", ".join(f"{s} = {p:.3g}" for s, p in zip(blk.x2, pt))
+        if any(np.isinf(v) for v in values):
+            raise ParseError(f"--{name}: its value at {where} is too large for a float (above about 1.8e308), "
+                             "and derive's numeric checks evaluate it there")
+        if any(not np.isfinite(v) or abs(v.imag) > 1e-12 for v in values):
             raise ParseError(f"--{name}: not a finite real value at {where}: the block is undefined there")
 
 

@@ -5,8 +5,9 @@ check residuals may differ in their last digits between numpy builds, so a
 line that differs only in residuals passes when each pair agrees within
 :func:`residuals_agree`; any other difference is reported with its file and
 line.  The PDF is not recompiled: ``manifest.json`` records the SHA-256 of
-every file and of the LaTeX source the PDF was compiled from, and these must
-match the files present.
+every file and of the LaTeX source the PDF was compiled from; it must be
+exactly the manifest of the files present, and the folder may hold nothing
+else (no other file, folder, link or device).
 """
 from __future__ import annotations
 
@@ -54,40 +55,70 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _manifest_problem(out_dir: Path, present: dict[str, bytes], pdf: bool) -> str | None:
+def _entries_problem(out_dir: Path, expected: set) -> str | None:
+    """Anything in the folder that is not one of derive's regular files (a folder, a link, a pipe ...)."""
+    for entry in sorted(out_dir.iterdir()):
+        if entry.name not in expected:
+            return f"{entry.name} is not an output of derive"
+        if entry.is_symlink() or not entry.is_file():
+            return f"{entry.name} is not a regular file derive wrote (a link, a folder or a device)"
+    return None
+
+
+def _manifest_problem(present: dict[str, bytes]) -> str | None:
+    """manifest.json must be exactly the manifest of the files present (its PDF engine line as recorded)."""
+    from .writeup import manifest
+
     if "manifest.json" not in present:
         return "manifest.json is missing"
     try:
         recorded = json.loads(present["manifest.json"].decode("utf-8"))
-        files = recorded["files"]
-    except (ValueError, KeyError, TypeError):
-        return "manifest.json is not a manifest derive wrote"
+    except (ValueError, UnicodeDecodeError):
+        return "manifest.json is not a manifest derive wrote (not JSON)"
+    pdf_record = recorded.get("pdf") if isinstance(recorded, dict) else None
+    engine = pdf_record.get("engine") if isinstance(pdf_record, dict) else None
+    files = recorded.get("files") if isinstance(recorded, dict) else None
+    if not isinstance(files, dict):
+        return "manifest.json is not a manifest derive wrote (no table of files)"
     for name in sorted(set(files) | set(present) - {"manifest.json"}):
         if name not in present:
             return f"{name} is listed in manifest.json but missing"
         if name not in files:
             return f"{name} is not listed in manifest.json"
-        if _sha256(present[name]) != files[name].get("sha256"):
+        entry = files[name]
+        if not isinstance(entry, dict) or _sha256(present[name]) != entry.get("sha256"):
             return f"{name} was changed after derive wrote it (its SHA-256 differs from manifest.json)"
-    pdf_record = recorded.get("pdf")
     if "writeup.pdf" in present:
-        if not isinstance(pdf_record, dict) or pdf_record.get("tex_sha256") != _sha256(present["writeup.tex"]):
+        if not isinstance(pdf_record, dict) or pdf_record.get("tex_sha256") != _sha256(present.get("writeup.tex", b"")):
             return "writeup.pdf was not compiled from this writeup.tex (manifest.json records another source)"
+        if not isinstance(engine, str) or not engine:
+            return "manifest.json does not say which TeX engine compiled writeup.pdf"
+    files_present = {name: data for name, data in present.items() if name != "manifest.json"}
+    expected = manifest(files_present, engine if "writeup.pdf" in present else None)
+    problem = _text_problem("manifest.json", present["manifest.json"], expected)
+    if problem:
+        return f"manifest.json is not the manifest of these files ({problem.partition(': ')[2]})"
     return None
 
 
 def compare_outputs(out_dir: Path, files: dict[str, str], pdf: bool = True) -> str | None:
-    """None if ``out_dir`` holds exactly the regenerated ``files`` (and a matching PDF); else the first problem."""
-    if not out_dir.is_dir():
+    """None if ``out_dir`` holds exactly the regenerated ``files``, its manifest and (where wanted) the PDF.
+
+    ``pdf``: a PDF is expected (a LaTeX engine is installed and ``--no-pdf`` was not given).
+    """
+    if out_dir.is_symlink() or not out_dir.is_dir():
         return f"{out_dir} is not a folder of outputs"
-    present = {p.name: p.read_bytes() for p in sorted(out_dir.iterdir()) if p.is_file()}
+    expected = set(files) | {"manifest.json", "writeup.pdf"}
+    problem = _entries_problem(out_dir, expected)
+    if problem:
+        return problem
+    present = {p.name: p.read_bytes() for p in sorted(out_dir.iterdir())}
     for name in sorted(files):
         if name not in present:
             return f"{name} is missing"
         problem = _text_problem(name, present[name], files[name])
         if problem:
             return problem
-    extra = sorted(set(present) - set(files) - {"manifest.json", "writeup.pdf"})
-    if extra:
-        return f"{extra[0]} is not an output of derive"
-    return _manifest_problem(out_dir, present, pdf)
+    if pdf and "writeup.pdf" not in present:
+        return "writeup.pdf is missing (give --no-pdf to check without it)"
+    return _manifest_problem(present)

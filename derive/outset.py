@@ -47,8 +47,10 @@ def _legacy_temp(name: str) -> bool:  # per-file temporaries of earlier versions
 def check_target(out: Path) -> None:
     """Refuse an output path that is not a folder of derive's outputs, before anything is written."""
     parent = out.parent
-    if out.is_symlink() and not out.is_dir():
-        raise OutputError(f"--out {out}: a link to nothing")
+    if out.is_symlink():
+        if not out.exists():
+            raise OutputError(f"--out {out}: a link to nothing")
+        raise OutputError(f"--out {out} is a link; give the folder it points to ({os.path.realpath(out)})")
     if out.exists() and not out.is_dir():
         raise OutputError(f"--out {out} is not a folder")
     if not parent.is_dir():
@@ -56,6 +58,9 @@ def check_target(out: Path) -> None:
         raise OutputError(f"--out {out}: the folder {parent} {what}")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise OutputError(f"--out {out}: no permission to write in {parent}")
+    if (parent / "manifest.json").is_file() and (parent / "derivations.json").is_file():
+        raise OutputError(f"--out {out} is inside {parent}, which holds derive's outputs; "
+                          "give a folder outside it")
     if out.is_dir():
         if not os.access(out, os.R_OK | os.X_OK):
             raise OutputError(f"--out {out}: no permission to read the folder")
@@ -72,8 +77,9 @@ def resolve(out: str | os.PathLike) -> Path:
     if str(out).strip() == "":
         raise OutputError("--out: empty path")
     path = Path(os.path.abspath(os.fspath(out)))
-    cwd = Path(os.getcwd())
-    if path.parent == path or path == cwd or path in cwd.parents:
+    cwd = Path(os.path.realpath(os.getcwd()))
+    real = Path(os.path.realpath(path.parent)) / path.name  # a folder above it may be reached through a link
+    if path.parent == path or real == cwd or real in cwd.parents or path == cwd or path in cwd.parents:
         raise OutputError(f"--out {out}: not a folder derive can replace (it holds the current folder)")
     return path
 
@@ -102,15 +108,19 @@ class Staging:
     def __init__(self, out: Path):
         self.out = out
         check_target(out)
-        try:
-            self.path = Path(tempfile.mkdtemp(prefix=_stage_prefix(out), dir=out.parent))
-        except OSError as exc:
-            raise OutputError(f"--out {out}: cannot write in {out.parent} ({exc.strerror})") from None
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(self.path, 0o777 & ~umask)
-        self._fd = os.open(self.path, os.O_RDONLY)
-        fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        # made and locked under the lock of the folder that holds it, where stale folders are removed too,
+        # so that no other run can take it for a killed run's leftover
+        with _locked(out.parent, time.monotonic() + 30):
+            remove_stale(out)
+            try:
+                self.path = Path(tempfile.mkdtemp(prefix=_stage_prefix(out), dir=out.parent))
+            except OSError as exc:
+                raise OutputError(f"--out {out}: cannot write in {out.parent} ({exc.strerror})") from None
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(self.path, 0o777 & ~umask)
+            self._fd = os.open(self.path, os.O_RDONLY)
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
     def close(self) -> None:
         """Remove the staging folder (if still there) and release it."""
@@ -216,7 +226,13 @@ def remove_stale(out: Path, keep: Path | None = None) -> None:
     for old in olds:
         shutil.rmtree(old, ignore_errors=True)
     for stage in parent.glob(_stage_prefix(out) + "*"):
-        if stage == keep or not stage.is_dir():
+        if stage == keep:
+            continue
+        if stage.is_symlink() or not stage.is_dir():
+            try:
+                os.unlink(stage)
+            except OSError:
+                pass
             continue
         try:
             fd = os.open(stage, os.O_RDONLY)

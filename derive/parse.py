@@ -158,8 +158,7 @@ def _build(node, variables, source, what, depth):
             base, exponent = rec(node.left), rec(node.right)
             if not exponent.is_number:
                 raise ParseError(f"{what}: exponents must be numbers{_where(node.right, source)}")
-            if abs(exponent) > MAX_EXPONENT:
-                raise ParseError(f"{what}: exponent larger than {MAX_EXPONENT}{_where(node.right, source)}")
+            _exponent_size(exponent, what, node.right, source)
             if base.is_number:
                 _base_size(base, what, node, source)
             if exponent.is_negative:
@@ -239,9 +238,30 @@ def _nonzero_constant(value, what, node, source, role: str) -> None:
         raise ParseError(f"{what}: cannot decide whether the {role} is 0{_where(node, source)}")
 
 
+def _exponent_size(exponent, what, node, source) -> None:
+    """Refuse |exponent| > MAX_EXPONENT, decided exactly (64*(sin(1)**2 + cos(1)**2) is 64)."""
+    from .bounds import NumberError, compare
+
+    try:
+        over = compare(exponent, sp.Integer(MAX_EXPONENT)) > 0 or compare(exponent, sp.Integer(-MAX_EXPONENT)) < 0
+    except NumberError as exc:
+        raise ParseError(f"{what}: exponent {exc}{_where(node, source)}") from None
+    if over:
+        raise ParseError(f"{what}: exponent larger than {MAX_EXPONENT}{_where(node, source)}")
+
+
 def _defined(value, what, node, source):
+    """``value``, unless it is undefined; a constant part is evaluated with bounds (a tower such as
+    exp(exp(exp(100))) is refused here, before anything else can try to evaluate it)."""
     if isinstance(value, sp.Basic) and value.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
         raise ParseError(f"{what}: the expression is undefined (infinite or not a number){_where(node, source)}")
+    if isinstance(value, sp.Basic) and value.is_number and not value.is_Rational:
+        from .bounds import NumberError, approximate
+
+        try:
+            approximate(value)
+        except NumberError as exc:
+            raise ParseError(f"{what}: constant{_where(node, source)}: {exc}") from None
     return value
 
 

@@ -168,16 +168,14 @@ def _simplified(expr):
     return expr.applyfunc(sp.simplify) if isinstance(expr, sp.MatrixBase) else sp.simplify(expr)
 
 
-def _symbolic_zero(diff, seconds: float, sides=None) -> bool:
+def _symbolic_zero(diff, seconds: float, sides: tuple) -> bool:
     """True when SymPy reduces ``diff`` to exactly zero within ``seconds``; a time-out is False.
 
-    ``sides`` (lhs, rhs), if given, are also simplified one at a time before
-    their difference is taken (SymPy sometimes reduces each but not the difference).
+    The ``sides`` (lhs, rhs) are also simplified one at a time before their
+    difference is taken (SymPy sometimes reduces each but not the difference).
     """
     if _reduce(diff, seconds):
         return True
-    if sides is None:
-        return False
     return within(seconds, "simplify", _sides_reduce, *sides, on_timeout=False)
 
 

@@ -44,13 +44,17 @@ def render_files(derivations) -> dict[str, str]:
             "derive_numeric.py": numpy_module.render_module(derivations)}
 
 
-def compile_pdf(tex: str) -> tuple[bytes | None, str]:
-    """Compile with latexmk or pdflatex; returns (pdf bytes or None, message)."""
+def compile_pdf(tex: str, scratch: str | None = None) -> tuple[bytes | None, str]:
+    """Compile with latexmk or pdflatex; returns (pdf bytes or None, message).
+
+    The LaTeX files are made in a folder under ``scratch`` (the staging folder, which a killed run's
+    successor removes), or under the system's temporary folder.
+    """
     engine = shutil.which("latexmk") or shutil.which("pdflatex")
     if engine is None:
         return None, ("no LaTeX engine found: install TeX Live (e.g. apt-get install texlive-latex-extra "
                       "texlive-pictures latexmk) to get writeup.pdf")
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(prefix=".latex-", dir=scratch) as tmp:
         (Path(tmp) / "writeup.tex").write_text(tex, encoding="utf-8")
         if engine.endswith("latexmk"):
             cmd = [engine, "-pdf", "-interaction=nonstopmode", "-halt-on-error", "writeup.tex"]
@@ -102,6 +106,7 @@ def manifest(files: dict[str, str | bytes], pdf_engine: str | None) -> str:
 def run_all(opts, out: str = "outputs", check_only: bool = False, quiet: bool = False, pdf: bool = True,
             build=None) -> int:
     from . import budget, outset
+    from .messages import one_line
     from .outdiff import compare_outputs
 
     out_dir = outset.resolve(out)
@@ -122,17 +127,17 @@ def run_all(opts, out: str = "outputs", check_only: bool = False, quiet: bool = 
     ok = all(d.all_verified and d.all_checks_pass for d in derivations)
     if check_only:
         budget.stage(f"comparing with {out_dir}")
-        problem = compare_outputs(out_dir, files, pdf=pdf)
+        problem = compare_outputs(out_dir, files, pdf=pdf and latex_engine()[0] is not None)
         if problem:
-            print(f"derive: stale outputs in {out_dir}: {problem}", file=sys.stderr)
+            print(f"derive: stale outputs in {one_line(str(out_dir))}: {one_line(problem)}", file=sys.stderr)
             return 1
-        console.print(f"{out_dir}: all outputs are current")
+        console.print(f"{out_dir}: all outputs are current", markup=False)
         return 0 if ok else 1
     latex_failed = False
     if pdf:
         budget.stage("compiling writeup.pdf")
         with console.status("compiling writeup.pdf", spinner="dots"):
-            pdf_bytes, message = compile_pdf(files["writeup.tex"])
+            pdf_bytes, message = compile_pdf(files["writeup.tex"], budget.stage_dir())
         if pdf_bytes is None:
             latex_failed = message.startswith("LaTeX failed")
             print(f"derive: {message}", file=sys.stderr)
@@ -141,7 +146,7 @@ def run_all(opts, out: str = "outputs", check_only: bool = False, quiet: bool = 
     files["manifest.json"] = manifest(files, latex_engine()[1] if "writeup.pdf" in files else None)
     budget.stage("writing the outputs")
     done = f"wrote {', '.join(sorted(files))} to {out}"
-    staged = os.environ.get(budget.STAGE_DIR_ENV) if budget.in_child() else None
+    staged = budget.stage_dir()
     if staged:  # the supervising process swaps the set in
         outset.write_files(Path(staged), files)
         budget.report("staged", done)
@@ -149,7 +154,7 @@ def run_all(opts, out: str = "outputs", check_only: bool = False, quiet: bool = 
         with outset.Staging(out_dir) as staging:
             outset.write_files(staging.path, files)
             staging.commit()
-        console.print(done)
+        console.print(done, markup=False)
     if not ok:
         print("derive: some steps are unverified or some cross-checks failed", file=sys.stderr)
     return 0 if ok and not latex_failed else 1

@@ -66,21 +66,28 @@ def leftovers(out: Path) -> list:
 
 def test_a_tower_in_s_is_refused_at_once_and_never_converted_to_a_float():
     res, seconds = timed("show", "coupling", "--s", "exp(exp(exp(100)))", "--time-limit", "2")
-    assert refused(res) == ("derive: error: --s: s_1: too large (the limit is |value| <= 100)\n")
+    assert refused(res) == ("derive: error: --s: constant at column 6 ('exp(exp(100))'): too large to evaluate "
+                            "(exp of 2.688e+43; the limit is exp(690))\n")
     assert seconds < 10
 
 
 @pytest.mark.parametrize("option,value,message", [
-    ("--prior-mean", "exp(exp(exp(100)))", "--prior-mean: too large (the limit is |value| <= 1e+06)"),
+    ("--prior-mean", "exp(exp(exp(100)))", "--prior-mean: constant at column 5 ('exp(exp(100))'): too large to "
+                                           "evaluate (exp of 2.688e+43; the limit is exp(690))"),
     ("--prior-mean", "(10**19)**64", "--prior-mean: too large (the limit is |value| <= 1e+06)"),
     ("--prior-mean", "1000001", "--prior-mean: 1000001 is outside the limit |value| <= 1e+06"),
     ("--prior-std", "(10**19)**64", "--prior-std: too large (the limit is value <= 1e+12)"),
     ("--prior-std", "1e-320", "--prior-std: 1.0e-320 is below the limit 1e-12"),
     ("--prior-std", "exp(-40)", "--prior-std: 4.248354e-18 is below the limit 1e-12"),
-    ("--prior-std", "sin(1)**2 + cos(1)**2 - 1", "--prior-std: cannot be evaluated to certain digits"),
+    ("--prior-std", "sin(1)**2 + cos(1)**2 - 1", "--prior-std: cannot be evaluated to 30 certain digits"),
     ("--prior-std", "-2", "--prior-std: must be positive, got -2"),
-    ("--sigma", "exp(exp(exp(100)))", "--sigma: too large (the limit is value <= 1e+12)"),
-    ("--mu", "-exp(exp(exp(100)))", "--mu: too large (the limit is |value| <= 1e+06)"),
+    ("--sigma", "exp(exp(exp(100)))", "--sigma: constant at column 5 ('exp(exp(100))'): too large to evaluate"),
+    ("--mu", "-exp(exp(exp(100)))", "--mu: constant at column 6 ('exp(exp(100))'): too large to evaluate"),
+    ("--prior-mean", "*".join(["1e20"] * 16), "--prior-mean: too large (the limit is |value| <= 1e+06)"),
+    ("--mu", "1000000.0000000000001", "--mu: 1000000.0000000000001 is outside the limit |value| <= 1e+06"),
+    ("--sigma", "0.99999999999999999999e-12", "--sigma: 9.9999999999999999999e-13 is below the limit 1e-12"),
+    ("--sigma", "1e-12 - exp(-700)", "--sigma: 1e-12 - 9.859677e-305 is below the limit 1e-12"),
+    ("--s", "100 + exp(-700)", "--s: s_1: 100 + 9.859677e-305 is outside the limit |value| <= 100"),
     ("--s", "700", "--s: s_1: 700 is outside the limit |value| <= 100"),
     ("--s", "1, exp(101)", "--s: s_2: 7.307e+43 is outside the limit |value| <= 100"),
 ])
@@ -323,7 +330,8 @@ def _tampered(src: Path, tmp_path: Path, name: str, change) -> subprocess.Comple
     shutil.copytree(src, out)
     path = out / name
     path.write_bytes(change(path.read_bytes()))
-    return derive("all", "--check", "--quiet", "--out", str(out))
+    pdf = [] if (src / "writeup.pdf").exists() else ["--no-pdf"]
+    return derive("all", "--check", "--quiet", *pdf, "--out", str(out))
 
 
 def test_check_passes_on_a_fresh_set_with_its_pdf(with_pdf):
@@ -476,3 +484,197 @@ def test_a_huge_log_determinant_is_reported_without_a_float_overflow():
     res = derive("show", "coupling", "--G", "10**30", "--json")
     assert res.returncode == 0 and res.stderr == "", res.stderr
     assert "|det| = exp(2e+30)" in res.stdout
+
+
+# ---- found by a hostile review --------------------------------------------------------------------------------
+
+def test_modules_in_the_current_folder_are_never_imported(tmp_path):
+    (tmp_path / "random.py").write_text("x = 1\n")
+    (tmp_path / "rich.py").write_text("print('HIJACKED')\n")
+    (tmp_path / "numpy.py").write_text("import sys; sys.stderr.write('PWNED\\n')\n")
+    script = Path(sys.executable).parent / "derive"
+    res = subprocess.run([str(script), "show", "kl", "--json"], capture_output=True, text=True, cwd=tmp_path,
+                         timeout=300)
+    assert res.returncode == 0 and res.stderr == "", res.stderr
+    assert "HIJACKED" not in res.stdout and json.loads(res.stdout)["all_verified"] is True
+
+
+def test_internal_variables_in_the_environment_are_ignored(tmp_path):
+    res = derive("show", "kl", "--json", env={"DERIVE_CHILD_FD": "1", "DERIVE_STAGE_DIR": str(tmp_path)})
+    assert res.returncode == 0 and json.loads(res.stdout)["all_verified"] is True
+    res = derive("show", "kl", env={"DERIVE_CHILD_FD": "abc"})
+    assert res.returncode == 0 and res.stderr == ""
+    res, seconds = timed("check", "coupling", "--dim", "2048", "--time-limit", "3", env={"DERIVE_CHILD_FD": "2"})
+    assert "ran out of time after 3 s" in refused(res) and seconds < 8
+
+
+@pytest.mark.parametrize("text", ["(1+x**2)**exp(exp(exp(100)))", "tanh(x+exp(exp(exp(100))))",
+                                  "abs(x-exp(exp(exp(100))))"])
+def test_a_tower_anywhere_in_an_expression_is_refused_at_once(text):
+    res, seconds = timed("show", "coupling", "--json", f"--F={text}")
+    assert "constant at column" in refused(res) and "too large to evaluate" in res.stderr and seconds < 20
+
+
+@pytest.mark.parametrize("text,ok", [("(1+x**2)**(64*(sin(1)**2+cos(1)**2))", True),
+                                     ("(1+x**2)**(-64*(sin(1)**2+cos(1)**2))", True),
+                                     ("(1+x**2)**(64*(log(2)+log(3)-log(6)+1))", True),
+                                     ("(1+x**2)**(64+exp(-700))", False), ("(1+x**2)**(-64-exp(-700))", False)])
+def test_an_exponent_at_the_limit_is_decided_exactly(text, ok):
+    import sympy as sp
+
+    from derive.parse import ParseError, parse
+
+    x = {"x": sp.Symbol("x", real=True)}
+    if ok:
+        assert parse(text, x).has(sp.Pow)
+    else:
+        with pytest.raises(ParseError, match="exponent larger than 64"):
+            parse(text, x)
+
+
+def test_a_value_that_overflows_a_float_is_refused_for_that_reason():
+    res = derive("show", "coupling", "--G", "exp(exp(exp(x)))")
+    assert "is too large for a float (above about 1.8e308)" in refused(res)
+
+
+def test_an_output_folder_given_as_a_link_is_refused_and_a_linked_leftover_removed(sets, tmp_path):
+    real = tmp_path / "real"
+    shutil.copytree(sets[0], real)
+    (tmp_path / "link").symlink_to(real)
+    before = listing(tmp_path)
+    res = derive("all", "--no-pdf", "--quiet", "--out", str(tmp_path / "link"))
+    assert "is a link; give the folder it points to" in refused(res)
+    assert listing(tmp_path) == before
+    (tmp_path / ".real.derive-stage-old1").symlink_to(real)   # as an earlier version could leave
+    assert derive("all", "--no-pdf", "--quiet", "--out", str(real)).returncode == 0
+    assert leftovers(real) == [] and consistent_set(real) == consistent_set(sets[1])
+
+
+def test_an_output_folder_inside_another_is_refused(sets, tmp_path):
+    out = tmp_path / "o"
+    shutil.copytree(sets[0], out)
+    before = listing(tmp_path)
+    res = derive("all", "--no-pdf", "--quiet", "--out", str(out / "inner"))
+    assert "which holds derive's outputs; give a folder outside it" in refused(res)
+    assert listing(tmp_path) == before
+
+
+def test_the_current_folder_reached_through_a_link_is_not_replaced(tmp_path):
+    (tmp_path / "realp" / "out").mkdir(parents=True)
+    (tmp_path / "lp").symlink_to(tmp_path / "realp")
+    res = subprocess.run([sys.executable, "-m", "derive", "all", "--no-pdf", "--quiet", "--out",
+                          str(tmp_path / "lp" / "out")], capture_output=True, text=True, timeout=300,
+                         cwd=tmp_path / "realp" / "out", env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert "not a folder derive can replace (it holds the current folder)" in refused(res)
+    assert (tmp_path / "realp" / "out").is_dir() and list((tmp_path / "realp" / "out").iterdir()) == []
+
+
+def test_stale_staging_is_removed_by_a_refused_run_too(sets, tmp_path):
+    out = tmp_path / "o"
+    shutil.copytree(sets[0], out)
+    (tmp_path / ".o.derive-stage-dead2").mkdir()
+    (tmp_path / ".o.derive-stage-dead2" / "writeup.md").write_text("half")
+    res = derive("all", "--no-pdf", "--quiet", "--out", str(out), "--F", "log(x)")
+    assert refused(res) and leftovers(out) == [] and consistent_set(out) == consistent_set(sets[0])
+
+
+def test_a_time_out_while_compiling_the_pdf_leaves_nothing_anywhere(sets, tmp_path):
+    bin_ = tmp_path / "bin"
+    bin_.mkdir()
+    fake = bin_ / "latexmk"
+    fake.write_text("#!/bin/sh\ntouch writeup.aux writeup.log\nsleep 60\n")
+    fake.chmod(0o755)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    out = tmp_path / "o"
+    shutil.copytree(sets[0], out)
+    before = listing(out)
+    res = derive("all", "--quiet", "--out", str(out), "--time-limit", "30",
+                 env={"PATH": f"{bin_}:{os.environ['PATH']}", "TMPDIR": str(scratch)})
+    assert "while compiling writeup.pdf; nothing was written" in refused(res)
+    assert list(scratch.iterdir()) == [] and leftovers(out) == [] and listing(out) == before
+
+
+def test_non_finite_residuals_are_null_in_json(tmp_path):
+    res = derive("check", "coupling", "--json", "--G=x**64", "--s=100")
+    assert res.returncode == 1
+
+    def refuse(constant):
+        raise AssertionError(f"{constant} in JSON")
+
+    data = json.loads(res.stdout, parse_constant=refuse)
+    failed = [c for c in data["checks"] if not c["passed"]]
+    assert failed and any(c["residual"] is None for c in failed)
+
+
+def test_an_error_about_a_path_with_a_line_break_is_one_line(tmp_path):
+    res = derive("all", "--no-pdf", "--quiet", "--out", str(tmp_path / "no\nsuch" / "out"))
+    assert "no\\nsuch" in refused(res)
+
+
+def test_a_worker_killed_from_outside_is_reported_in_one_line(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-m", "derive", "check", "coupling", "--dim", "1024"], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    time.sleep(3)
+    children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
+    assert children, "the worker should be running"
+    os.kill(int(children[0]), signal.SIGKILL)
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 137
+    assert err == ("derive: the work was killed by SIGKILL from outside (a SIGKILL is what an out-of-memory kill "
+                   "looks like); nothing was written\n")
+
+
+def test_a_hang_up_stops_the_run_and_leaves_the_previous_set(sets, tmp_path):
+    out = tmp_path / "o"
+    shutil.copytree(sets[0], out)
+    proc = subprocess.Popen([sys.executable, "-m", "derive", "all", "--no-pdf", "--quiet", "--out", str(out)],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    time.sleep(2)
+    proc.send_signal(signal.SIGHUP)
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 129 and err == "derive: stopped by SIGHUP; nothing was written\n"
+    assert consistent_set(out) == consistent_set(sets[0]) and leftovers(out) == []
+
+
+@pytest.mark.parametrize("option", ["--prior-std=0.001", "--prior-mean=1000", "--prior-std=1e12",
+                                    "--prior-mean=-1e6"])
+def test_the_gradient_checks_hold_for_priors_far_from_q(option):
+    res = derive("check", "reparam", "--json", option)
+    data = json.loads(res.stdout)
+    assert res.returncode == 0, [c for c in data["checks"] if not c["passed"]]
+
+
+def test_a_narrow_terminal_setting_still_prints_and_a_leading_minus_is_a_value():
+    res = derive("show", "kl", env={"COLUMNS": "0"})
+    assert res.returncode == 0 and "9/9 steps verified" in res.stdout
+    res = derive("show", "coupling", "--json", "--s", "-0.2, 0.1")
+    assert res.returncode == 0 and res.stderr == ""
+    assert '"verdict": "no"' in res.stdout
+
+
+def test_a_refusal_at_the_deadline_is_still_one_line(monkeypatch):
+    """The worker's last word goes through the supervisor, so a time-out at that moment adds no second line."""
+    from derive import budget
+
+    class Late:  # a worker that has refused, but is still running at the deadline
+        final = (2, "derive: error: --F: unknown function 'foo'")
+
+        def __init__(self, *a):
+            pass
+
+        def wait(self, deadline):
+            raise budget.BudgetExceeded("starting")
+
+        def kill(self):
+            pass
+
+    import io
+
+    from derive import cli
+
+    monkeypatch.setattr(budget, "Child", Late)
+    err = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", err)
+    assert cli.main(["show", "coupling", "--F", "foo(x)"]) == 2
+    assert err.getvalue() == "derive: error: --F: unknown function 'foo'\n"

@@ -271,3 +271,177 @@ def test_a_constant_that_cannot_be_decided_in_time_is_undecided(monkeypatch):
 def test_undefined_expressions_are_never_verified(bad):
     v = prove_equal(X + bad, X + bad)
     assert not v.passed and "undefined" in v.detail
+
+
+# ---- each part of the verifier on its own (so that one route cannot hide a slip in another) -----------------
+
+TAU = sp.Symbol("tau", positive=True)
+#: SymPy reduces each side of this identity but not their difference (it arises in 2.1's posterior)
+SIDES_ONLY = ((2 * TAU ** 4 + 2 * TAU ** 2) * sp.sqrt(4 * TAU ** 4 + 4 * TAU ** 2)
+              / (4 * (-1 + (2 * TAU ** 4 + 2 * TAU ** 2) / (2 * TAU ** 2)) ** sp.Rational(3, 2)
+                 * sp.sqrt(TAU ** 2 + 1)), TAU ** 2 + 1)
+
+
+def test_the_difference_route_proves_by_doit_expand_or_simplify():
+    from derive.verify import _reduce_now
+
+    i, n = sp.Symbol("i", integer=True), sp.Symbol("n", integer=True, positive=True)
+    assert _reduce_now(sp.Sum(i, (i, 1, n)) - n * (n + 1) / 2)           # doit
+    assert _reduce_now((X + 1) ** 2 - (X ** 2 + 2 * X + 1))             # expand
+    assert _reduce_now(sp.sin(X) ** 2 + sp.cos(X) ** 2 - 1)               # simplify
+    assert _reduce_now(sp.Matrix([[X - X, (X + 1) ** 2 - X ** 2 - 2 * X - 1]]))
+    assert not _reduce_now(sp.sin(X) ** 2 - 1)
+    assert not _reduce_now(sp.Matrix([[0, sp.sin(X)]]))
+    assert _reduce_now(SIDES_ONLY[0] - SIDES_ONLY[1]) is False
+
+
+def test_the_sides_route_simplifies_each_side_first():
+    from derive.verify import _sides_reduce
+
+    assert _sides_reduce(*SIDES_ONLY) is True
+    assert _sides_reduce(SIDES_ONLY[0], TAU ** 2 + 2) is False
+    v = prove_equal(*SIDES_ONLY, allow_numeric=False)
+    assert v.passed and v.method == "symbolic" and v.general
+
+
+def test_within_returns_what_it_is_told_on_its_own_time_out():
+    import time as _time
+
+    from derive.verify import within
+
+    assert within(5, "quick", lambda a: a + 1, 1) == 2
+    assert within(0.05, "slow", _time.sleep, 2, on_timeout="late") == "late"
+    assert within(0.05, "slow", _time.sleep, 2) is None
+
+
+def test_no_timer_is_left_armed_and_an_armed_one_counts_down_from_the_deadline():
+    import signal
+
+    from derive.verify import time_limit
+
+    with time_limit(30, "outer"):
+        remaining, _ = signal.getitimer(signal.ITIMER_REAL)
+        assert 29 < remaining <= 30
+        with time_limit(10, "inner"):
+            assert 9 < signal.getitimer(signal.ITIMER_REAL)[0] <= 10
+        assert 29 < signal.getitimer(signal.ITIMER_REAL)[0] <= 30
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+def test_a_swallowed_time_out_fires_again_soon():
+    import time as _time
+
+    from derive.verify import DerivationTimeout, time_limit
+
+    gc = __import__("gc")
+    gc_was = gc.isenabled()
+    gc.disable()
+    fired = []
+    try:
+        with pytest.raises(DerivationTimeout):
+            with time_limit(0.1, "swallowed"):
+                end = _time.monotonic() + 5
+                while _time.monotonic() < end:
+                    try:
+                        _time.sleep(0.01)
+                    except DerivationTimeout:   # swallowed once, as a gc callback might
+                        if fired:
+                            raise
+                        fired.append(_time.monotonic())
+        assert _time.monotonic() - fired[0] < 0.3
+    finally:
+        if gc_was:
+            gc.enable()
+
+
+def test_a_hidden_zero_on_either_side_is_refused_by_both_checks():
+    from derive.verify import exact
+
+    hidden = sp.sin(1) ** 2 + sp.cos(1) ** 2 - 1
+    for lhs, rhs in ((X / hidden, X), (X, X / hidden)):
+        for v in (prove_equal(lhs, rhs), exact("by integration", lhs, rhs)):
+            assert isinstance(v, Verification) and not v.passed and "divides by" in v.detail
+
+
+def test_a_hidden_zero_factor_of_a_divisor_is_found():
+    from derive.verify import undefined_constant
+
+    y = sp.Symbol("y", real=True)
+    hidden = sp.sin(1) ** 2 + sp.cos(1) ** 2 - 1
+    assert "exactly 0" in undefined_constant(y / (X * hidden))
+    assert "exactly 0" in undefined_constant(sp.log(X ** 2 * hidden))
+    for fine in (y / X, y / (X + 1), X / (2 * y), sp.log(1 + X ** 2), y / (X * sp.pi), sp.exp(-X) / (X ** 2 + y)):
+        assert undefined_constant(fine) is None, fine
+
+
+def test_the_default_label_says_simplify_and_a_given_detail_replaces_it():
+    assert prove_equal(X + X, 2 * X).detail == "simplify(lhs - rhs) = 0"
+    assert prove_equal(X + X, 2 * X, detail="back-substitution").detail == "back-substitution"
+
+
+def test_a_numeric_check_that_cannot_run_is_unverified(monkeypatch):
+    import derive.verify as verify
+
+    def broken(*args, **kwargs):
+        raise TypeError("cannot evaluate an Indexed")
+
+    monkeypatch.setattr(verify, "numeric_residual", broken)
+    f = sp.Function("f")
+    v = verify.prove_equal(f(X), f(X) + sp.Float(1e-30))
+    assert isinstance(v, Verification) and not v.passed
+    assert v.detail == "no symbolic proof; numeric check failed to run (cannot evaluate an Indexed)"
+
+
+def test_a_residual_equal_to_the_tolerance_passes():
+    v = prove_equal(sp.Float("1e-9"), 0, tolerance=1e-9)
+    assert v.passed and v.method == "numeric" and v.residual == 1e-9
+
+
+def test_combine_of_proofs_is_exact_only_when_every_proof_is_exact():
+    from derive.verify import combine
+
+    ex, sym = Verification("exact", True, "e"), Verification("symbolic", True, "s")
+    assert combine([ex, ex], "d").method == "exact" and combine([ex, sym], "d").method == "symbolic"
+    assert combine([sym, sym], "d").method == "symbolic"
+    assert all(v.passed and v.general for v in (combine([ex, ex], "d"), combine([ex, sym], "d")))
+    at = [Verification("exact", True, "e", scope="k = 1"), Verification("symbolic", True, "s", scope="k = 2")]
+    assert combine(at, "d").method == "symbolic" and combine(at[:1], "d").method == "exact"
+    assert all(combine(m, "d").passed for m in (at, at[:1]))
+
+
+def test_combine_of_numeric_checks_keeps_the_worst_residual_even_beside_a_zero():
+    from derive.verify import combine
+
+    zero = Verification("numeric", True, "n", residual=0.0, tolerance=1e-9, points=24)
+    small = Verification("numeric", True, "n", residual=1e-12, tolerance=1e-9, points=24)
+    for members in ([zero, small], [small, zero]):
+        v = combine(members, "d")
+        assert v.passed and v.method == "numeric" and v.residual == 1e-12
+
+
+def test_a_numeric_verification_states_both_points_and_tolerance():
+    for points, tolerance in ((None, 1e-9), (24, None), (None, None)):
+        with pytest.raises(ValueError):
+            Verification("numeric", True, "n", residual=0.0, tolerance=tolerance, points=points)
+
+
+def test_random_functions_are_smooth_bounded_and_depend_on_every_argument():
+    import random
+
+    import numpy as np
+
+    from derive.verify import _random_function
+
+    grid = np.linspace(-1.5, 1.5, 601)
+    for seed in range(6):
+        for nargs in (1, 2, 3):
+            fn = _random_function(random.Random(seed), nargs)
+            assert isinstance(fn, sp.Lambda) and len(fn.variables) == nargs
+            for axis in range(nargs):
+                args = list(fn.variables)
+                f = sp.lambdify(args[axis], fn(*[a if n == axis else sp.Float(0.3) for n, a in enumerate(args)]))
+                df = sp.lambdify(args[axis], sp.diff(fn(*args), args[axis]).subs(
+                    {a: 0.3 for n, a in enumerate(args) if n != axis}))
+                values, slopes = np.array([f(t) for t in grid]), np.array([df(t) for t in grid])
+                assert np.all(np.isfinite(values)) and np.max(np.abs(values)) < 1 + 1.2 * nargs + 1e-12
+                assert np.all(np.isfinite(slopes)) and np.max(np.abs(slopes)) < 2 and np.ptp(values) > 1e-3

@@ -95,10 +95,10 @@ def test_generated_module_runs_without_derive_or_sympy(two_runs, coupling):
 def test_check_detects_stale_outputs(two_runs, tmp_path):
     out = tmp_path / "o"
     shutil.copytree(two_runs[0], out)
-    assert run("all", "--check", "--quiet", "--out", str(out)).returncode == 0
+    assert run("all", "--check", "--no-pdf", "--quiet", "--out", str(out)).returncode == 0
     md = out / "writeup.md"
     md.write_text(md.read_text().replace("KL", "KX", 1))
-    res = run("all", "--check", "--quiet", "--out", str(out))
+    res = run("all", "--check", "--no-pdf", "--quiet", "--out", str(out))
     assert res.returncode == 1 and "writeup.md" in res.stderr
 
 

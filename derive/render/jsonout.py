@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import sympy as sp
 
@@ -15,14 +16,19 @@ def expression(expr) -> dict:
     return {"latex": latex(expr), "text": text(expr), "srepr": sp.srepr(expr)}
 
 
+def number(x: float | None) -> float | None:
+    """A float for JSON: NaN and infinities, which JSON cannot hold, become null (a failed check)."""
+    return x if x is None or math.isfinite(x) else None
+
+
 def verification(v: Verification) -> dict:
     return {"method": v.method, "passed": v.passed, "label": v.label, "scope": v.scope, "detail": v.detail,
-            "residual": v.residual, "tolerance": v.tolerance, "points": v.points}
+            "residual": number(v.residual), "tolerance": number(v.tolerance), "points": v.points}
 
 
 def check(c: CrossCheck) -> dict:
-    return {"name": c.name, "compared_with": c.method, "residual": c.residual, "tolerance": c.tolerance,
-            "passed": c.passed}
+    return {"name": c.name, "compared_with": c.method, "residual": number(c.residual),
+            "tolerance": number(c.tolerance), "passed": c.passed}
 
 
 def _value(value) -> dict:
@@ -60,5 +66,16 @@ def derivation_dict(der: Derivation, include_checks: bool = True) -> dict:
     return out
 
 
+def _finite(obj):
+    """``obj`` with every float that JSON cannot hold (NaN, infinities) replaced by null."""
+    if isinstance(obj, float):
+        return number(obj)
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
+
+
 def dumps(payload, ascii_only: bool = False) -> str:
-    return json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=ascii_only) + "\n"
+    return json.dumps(_finite(payload), indent=2, sort_keys=True, ensure_ascii=ascii_only, allow_nan=False) + "\n"

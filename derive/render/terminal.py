@@ -21,10 +21,14 @@ class QuietConsole(Console):
 def make_console(**kwargs) -> QuietConsole:
     from . import printing
 
-    if printing.ASCII and "file" not in kwargs:
-        import sys
+    import os
+    import sys
 
+    if printing.ASCII and "file" not in kwargs:
         kwargs.update(file=printing.AsciiWriter(sys.stdout), emoji=False)
+    columns = os.environ.get("COLUMNS", "")
+    if "width" not in kwargs and columns and not (columns.isdigit() and 40 <= int(columns) <= 10000):
+        kwargs["width"] = 80  # a width of 0, a negative or silly one: print at 80 columns rather than not at all
     return QuietConsole(highlight=False, **kwargs)
 
 
@@ -65,7 +69,7 @@ def checks_table(checks: list[CrossCheck], title: str = "Cross-checks against in
     for col in ("check", "compared with", "residual", "tolerance", "pass"):
         table.add_column(col)
     for c in checks:
-        table.add_row(c.name, c.method, f"{c.residual:.3e}", f"{c.tolerance:.0e}",
+        table.add_row(Text(c.name), Text(c.method), f"{c.residual:.3e}", f"{c.tolerance:.0e}",  # text, not markup
                       Text("pass", style="green") if c.passed else Text("FAIL", style="bold red"))
     return table
 
