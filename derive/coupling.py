@@ -212,10 +212,6 @@ def _solve_for(equation: sp.Eq, unknown) -> sp.Expr:
 EXPLICIT_MAX_DIM = 16
 
 
-def _dims(blocks) -> str:
-    return "k = " + ", ".join(map(str, blocks))
-
-
 def derive_coupling(variant: CouplingVariant | str = "seed", check_dims=CHECK_DIMS,
                     explicit_dim: int | None = None) -> Derivation:
     """Derive inverse, Jacobian, determinant, log-determinant and volume verdict."""

@@ -11,7 +11,7 @@ Outcomes:
 * ``refused``: exit 2, exactly one line on stderr that starts ``derive: error:`` (and holds the case's
   needle), nothing on stdout, no traceback, no "internal error", and no file created or changed;
 * ``accepted``: the expected exit code, nothing on stderr, and only ``--out`` written (by ``all``);
-* ``interrupted``: exit 130 (SIGINT) or 143 (SIGTERM), one line on stderr, nothing written;
+* ``interrupted``: exit 128 + N for signal N (130 SIGINT, 143 SIGTERM, 129 SIGHUP), one line, nothing written;
 * ``pipe``: exit 0 or 141 and nothing on stderr when stdout's reader has gone.
 
 ``python -m tests.corpus`` runs every case in parallel and prints the outcome counts;
@@ -91,6 +91,10 @@ LIMITS = [
     ("+".join(["x"] * 700), "size limit is 2000"), ("-" * 1500 + "x", ""), ("exp(" * 41 + "x" + ")" * 41, "nested"),
     ("(exp(47))**1", "number too large"), ("123456789012345678901", "significant digits"),
     ("1000000000000000000001*x", "significant digits"), ("exp(exp(exp(100)))*x", ""), ("(10**19)**64*x", ""),
+    ("(1+x**2)**exp(exp(exp(100)))", "too large to evaluate"), ("tanh(x+exp(exp(exp(100))))", "too large to evaluate"),
+    ("abs(x-exp(exp(exp(100))))", "too large to evaluate"), ("(1+x**2)**(64+exp(-700))", "exponent larger than 64"),
+    ("exp(exp(exp(x)))", "too large for a float"), ("-(1e19*x)**64", "too large for a float"),
+    ("exp(800)*x", "too large to evaluate"), ("sqrt(-1)*x", "not a real number"),
 ]
 
 SYNTAX = [
@@ -111,6 +115,7 @@ GOOD_EXPRESSIONS = [
     "log(1 + x**2)", "softplus(x)", "sigmoid(x)*2 - 1", "+x", "- -x", "1_0*x", "x*1e-20", "1000*x", "-x**2",
     "[x2_1*x2_2, sin(x2_1)]", "[x2_2, x2_1]", "[tanh(x2_1 - x2_2), x2_1*x2_2,]", "  tanh(x)  ",
     "pi*x + e", "exp(-exp(x))", "+".join(["x"] * 300), "(" * 40 + "x" + ")" * 40,
+    "(1+x**2)**(64*(sin(1)**2+cos(1)**2))", "(1+x**2)**(-64*(sin(1)**2+cos(1)**2))", "exp(-1000)*x",
 ]
 
 LISTS = ["[x2_1]", "[x2_1, x2_9]", "[x, x]", "[x2_0, x2_1]", "[x2_1, x2_2, x2_1]", "[]", "[[x2_1], x2_2]",
@@ -160,10 +165,12 @@ BAD_S = [
     ("[1, [2]]", ""), ("log(0)", "exactly 0"), ("log(-1)", ""), ("sqrt(-1)", ""), ("0/0", ""), ("1/0", ""),
     ("0x10, 0x100", "outside the limit"), ("1, 2, 3, 4, 5", "expected 2 numbers"), ("exp(690)", ""), ("-exp(exp(100))", "too large"),
     ("(-8)**(1/3)", ""), ("100.0000000000000001", "outside the limit"), ("sin(1)**2 + cos(1)**2 - 1 + 101", ""),
-    ("sin(1)**2 + cos(1)**2 - 1", "cannot be evaluated to certain digits"),
+    ("sin(1)**2 + cos(1)**2 - 1", "cannot be evaluated to 30 certain digits"),
+    ("100 + exp(-700)", "100 + 9.859677e-305 is outside the limit"), ("-100 - exp(-690)", "outside the limit"),
+    ("cos(exp(690))", "cannot be evaluated"),
 ]
 GOOD_S = ["50", "0.1", "-100", "100", "1e-400", "0", "-0", "1_0", "pi", "e, -e", "sqrt(2), -1/3", "2**-3",
-          "exp(-700)", "1,", "0x10"]
+          "exp(-700)", "1,", "0x10", "100*(sin(1)**2+cos(1)**2)", "-0.2, 0.1"]
 
 BAD_STD = [
     ("0", "must be positive"), ("-1", "must be positive"), ("abc", ""), ("(10**19)**64", "too large"),
@@ -171,6 +178,7 @@ BAD_STD = [
     ("exp(exp(exp(100)))", "too large"), ("nan", ""), ("inf", ""), ("oo", ""), ("-0", ""), ("0.0", ""),
     ("sin(1)**2 + cos(1)**2 - 1", ""), ("sqrt(-1)", ""), ("x", ""), ("1, 2", ""), ("", "empty"),
     ("log(0)", ""), ("1/0", ""), ("-exp(exp(exp(100)))", ""), ("10**13", ""), ("2**-41", "below"),
+    ("0.99999999999999999999e-12", "9.9999999999999999999e-13 is below"), ("1e-12 - exp(-700)", "is below"),
 ]
 BAD_MEAN = [
     ("1000001", "outside the limit"), ("exp(exp(exp(100)))", "too large"), ("(10**19)**64", "too large"),
@@ -317,6 +325,8 @@ def _output_cases() -> list[Case]:
         ("{tmp}/out", "manifest.json is not a file derive wrote", "odd-link"),
         ("{tmp}/no/such/folder", "does not exist", ""), ("{tmp}/ro/out", "no permission to write", "readonly"),
         ("   ", "empty path", ""), ("{tmp}", "not a folder derive can replace", ""),
+        ("{tmp}/link", "is a link; give the folder it points to", "link-out"),
+        ("{tmp}/out/inner", "which holds derive's outputs", "nested"), ("{tmp}/no\nsuch/out", "no\\nsuch", ""),
     ]:
         cases.append(Case("output", ("all", "--no-pdf", "--quiet", "--out", out), REFUSED, needle, setup=setup))
     cases.append(Case("output", ("all", "--no-pdf", "--quiet", "--out", "{tmp}/fresh"), ACCEPTED, out="fresh"))
@@ -330,7 +340,7 @@ def _output_cases() -> list[Case]:
 def _signal_cases() -> list[Case]:
     cases = []
     heavy = ("all", "--no-pdf", "--quiet", "--out", "{tmp}/out")
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         for delay in (0.3, 1.5, 3.0):
             cases.append(Case("signal", heavy, INTERRUPTED, send=(int(sig), delay), setup="previous",
                               label=f"{sig.name} after {delay} s of all"))
@@ -400,6 +410,13 @@ def _setup(name: str, tmp: Path) -> None:
     elif name == "odd-link":
         (tmp / "out").mkdir()
         os.symlink(tmp / "nothing", tmp / "out" / "manifest.json")
+    elif name == "link-out":
+        (tmp / "real").mkdir()
+        os.symlink(tmp / "real", tmp / "link")
+    elif name == "nested":
+        (tmp / "out").mkdir()
+        for file in ("manifest.json", "derivations.json"):
+            (tmp / "out" / file).write_text("{}\n")
     elif name == "readonly":
         (tmp / "ro").mkdir()
         (tmp / "ro").chmod(0o555)
@@ -547,7 +564,7 @@ def _judge(case: Case, tmp: Path, before: dict, rc, out: bytes, err: bytes) -> s
         if rc == 0:
             return "" if not _staging_left(tmp) else "staging left behind"
         sig = case.send[0]
-        want = {int(signal.SIGINT): 130, int(signal.SIGTERM): 143}[sig]
+        want = 128 + sig
         if rc != want:
             return f"exit {rc}, not {want}"
         if text.count("\n") != 1 or "nothing was written" not in text:

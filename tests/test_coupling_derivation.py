@@ -153,3 +153,117 @@ def test_results_at_large_k_without_the_jacobian(coupling):
     y1, y2, s = sp.Symbol("y_1_7", real=True), sp.Symbol("y_2_7", real=True), sp.Symbol("s_7", real=True)
     assert sp.simplify(r["inverse"][k + 6] - y2 * sp.exp(-s)) == 0
     assert sp.simplify(r["inverse"][6] - (y1 - F_(7)) * sp.exp(-G_(7))) == 0
+
+
+# ---- each piece on its own ----------------------------------------------------------------------------------
+
+def test_the_symbols_carry_the_assumptions_the_derivation_relies_on():
+    S = SYMBOLS
+    assert all(v.is_integer and v.is_positive for v in (S.i, S.j, S.k))
+    blk = ExplicitBlock(VARIANTS["seed"], 2)
+    for seq in (blk.x1, blk.x2, blk.y1, blk.y2, blk.s):
+        assert all(v.is_real for v in seq)
+    assert all(f.is_real for f in blk.F + blk.G)  # real conditioners: exp(G) > 0, so |det| = det
+
+
+def test_an_explicit_block_refuses_conditioners_of_the_wrong_length():
+    blk = ExplicitBlock(VARIANTS["seed"], 2)
+    for name, value in (("F", [blk.x2[0]]), ("G", [blk.x2[0]] * 3), ("s", [1])):
+        with pytest.raises(ValueError, match=f"{name} has"):
+            ExplicitBlock(VARIANTS["seed"], 2, **{name: value})
+
+
+def test_the_explicit_round_trips_run_at_k_1_2_3_and_fail_for_a_wrong_inverse(coupling):
+    from derive.coupling import _explicit_roundtrips
+
+    der = coupling("seed")
+    S = SYMBOLS
+    blocks = {n: ExplicitBlock(VARIANTS["seed"], n) for n in (1, 2, 3, 4)}
+    x1, x2 = der.data["x1_solution"], der.data["x2_solution"]
+    checks = _explicit_roundtrips(blocks, x1, x2)
+    assert [c.scope for c in checks] == ["k = 1", "k = 1", "k = 2", "k = 2", "k = 3", "k = 3"]
+    assert all(c.passed for c in checks)
+    wrong = _explicit_roundtrips(blocks, (S.y1[S.i] + S.F_i()) * sp.exp(-S.G_i()), x2)  # sign slip
+    assert not any(c.passed for c in wrong)
+    wrong = _explicit_roundtrips(blocks, x1, S.y2[S.i] * sp.exp(S.s[S.i]))
+    assert not any(c.passed for c in wrong)
+
+
+def test_a_printed_formula_that_cannot_be_written_out_is_unverified(coupling):
+    from derive.coupling import _printed_inverse_check, _printed_jacobian_check
+
+    blk = ExplicitBlock(VARIANTS["seed"], 2)
+    stranger = sp.Matrix([sp.Symbol("w"), sp.Symbol("v")])  # no vector of the block
+    v = _printed_inverse_check(stranger, blk)
+    assert not v.passed and "cannot be written out at k = 2" in v.detail
+    v = _printed_jacobian_check(sp.Matrix(2, 2, [sp.Symbol("w")] * 4), blk, blk.jacobian())
+    assert not v.passed and "cannot be written out at k = 2" in v.detail
+
+
+def test_each_jacobian_step_names_the_entry_it_differentiates(coupling):
+    S = SYMBOLS
+    steps = [step for sec, rows in coupling("seed").numbered() if sec.question == "1.2" for _, step in rows]
+    expected = [(S.y1, S.x1), (S.y1, S.x2), (S.y2, S.x1), (S.y2, S.x2)]
+    for step, (out, inp) in zip(steps, expected):
+        assert isinstance(step.lhs, sp.Derivative)
+        assert step.lhs.expr == out[S.i] and step.lhs.variables == (inp[S.j],)
+
+
+def test_the_block_is_written_out_up_to_the_largest_explicit_dimension(monkeypatch):
+    import derive.coupling as coupling_module
+
+    monkeypatch.setattr(coupling_module, "EXPLICIT_MAX_DIM", 4)
+    kept = derive_coupling("nice", check_dims=(1,), explicit_dim=4)
+    dropped = derive_coupling("nice", check_dims=(1,), explicit_dim=6)
+    assert len([s for s in kept.steps]) == len(dropped.steps) + 1
+    assert kept.steps[-5].rhs.shape == (4, 4)
+
+
+def test_a_definition_whose_diagonal_block_is_not_diagonal_is_refused():
+    from derive.coupling import CouplingVariant, NotACouplingError, _diagonal_blocks
+    from derive.notation import ComponentPartial
+
+    mixes = CouplingVariant("mixed", "y2 mixes x2", lambda S: S.x1[S.i] + S.F_i(), lambda S: S.x2[S.i] + S.G_i())
+    with pytest.raises(NotACouplingError, match="not diagonal"):
+        derive_coupling(mixes, check_dims=(1, 2))
+    S = SYMBOLS
+    delta, part = sp.KroneckerDelta(S.i, S.j), ComponentPartial(S.F, S.i, S.j, S.x2)
+    fine = {("y2", "x1"): sp.S.Zero, ("y1", "x1"): 2 * delta, ("y2", "x2"): 3 * delta}
+    assert _diagonal_blocks(fine) == (2, 3)
+    for key in (("y1", "x1"), ("y2", "x2")):
+        with pytest.raises(NotACouplingError, match="not diagonal"):
+            _diagonal_blocks({**fine, key: delta + part})
+    with pytest.raises(NotACouplingError, match="not block triangular"):
+        _diagonal_blocks({**fine, ("y2", "x1"): delta})
+
+
+def test_the_determinant_steps_multiply_the_diagonal_blocks(coupling):
+    steps = [step for sec, rows in coupling("seed").numbered() if sec.title == "Determinant" for _, step in rows]
+    product = steps[0].rhs
+    assert isinstance(product, sp.Mul) and all(isinstance(f, sp.Determinant) for f in product.args)
+    assert steps[1].lhs == product and steps[1].continues and not steps[0].continues
+
+
+def test_a_block_with_diagonal_entries_of_unknown_sign_has_no_verified_log_determinant():
+    from derive.coupling import CouplingVariant
+
+    for y1, y2 in ((lambda S: S.x1[S.i] * S.G_i() + S.F_i(), lambda S: sp.exp(S.s[S.i]) * S.x2[S.i]),
+                   (lambda S: sp.exp(S.G_i()) * S.x1[S.i] + S.F_i(), lambda S: S.s[S.i] * S.x2[S.i])):
+        der = derive_coupling(CouplingVariant("signed", "a scale of unknown sign", y1, y2), check_dims=(1, 2))
+        log_step = next(step for step in der.steps if step.lhs == sp.log(sp.Abs(sp.Function("det")(
+            der.result("coupling.jacobian").lhs))))
+        assert not log_step.verified and "sign of the diagonal entries is not known" in log_step.verification.detail
+
+
+def test_results_at_flags_a_renaming_that_does_not_invert(coupling):
+    import copy
+
+    from derive.coupling import results_at
+
+    S = SYMBOLS
+    assert results_at(coupling("seed"), 3)["verified"] is True
+    for key, wrong in (("x1_solution", (S.y1[S.i] + S.F_i()) * sp.exp(-S.G_i())),
+                       ("x2_solution", S.y2[S.i] * sp.exp(S.s[S.i]))):
+        der = copy.copy(coupling("seed"))
+        der.data = {**der.data, key: wrong}
+        assert results_at(der, 3)["verified"] is False, key
