@@ -267,3 +267,22 @@ def test_results_at_flags_a_renaming_that_does_not_invert(coupling):
         der = copy.copy(coupling("seed"))
         der.data = {**der.data, key: wrong}
         assert results_at(der, 3)["verified"] is False, key
+
+
+def test_a_wrong_solution_is_refused_by_proof_alone_never_by_random_points(monkeypatch):
+    import derive.coupling as coupling_module
+
+    real = coupling_module._solve_for
+    S = SYMBOLS
+    for slipped in (S.x1[S.i], S.x2[S.i]):
+        def solve(equation, unknown, slipped=slipped):
+            return real(equation, unknown) * (2 if unknown == slipped else 1)
+
+        monkeypatch.setattr(coupling_module, "_solve_for", solve)
+        der = derive_coupling("seed", check_dims=(1, 2))
+        steps = dict((label, step) for _, rows in der.numbered() for label, step in rows)
+        bad = "1.1.1" if slipped == S.x2[S.i] else "1.1.2"
+        for label in (bad, "1.1.3"):
+            v = steps[label].verification
+            assert not v.passed and v.residual is None, (label, v)
+            assert v.detail.endswith("the difference did not reduce to 0"), (label, v.detail)
