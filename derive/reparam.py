@@ -51,7 +51,7 @@ def derive_reparam(prior_mean=0, prior_std=1, closed_form=None) -> Derivation:
         der.givens.append(Given(N[name].symbol, N[name].expr, f"node {name} of equations (2)"))
     der.symbols.update({"mu": mu, "sigma": sigma, "epsilon": eps, "z": N["z"].symbol, "r": N["r"].symbol,
                         "s": N["s"].symbol, "t": N["t"].symbol})
-    der.figures.update({"dot": g.to_dot(), "tikz": g.to_tikz(), "tree": g.text_tree("t")})
+    der.figures["graph"] = (g, "t")  # the graph and its output node: each renderer draws it
     sweep = g.backward("t")
     values = g.values()
     definitions = {N[name].symbol: N[name].expr for name in ("z", "r", "s", "t")}  # equations (2), as given

@@ -113,10 +113,12 @@ def test_reverse_mode_reproduces_diff_on_other_graphs():
 
 
 def test_graph_figures():
-    der = reparam()
-    assert der.figures["dot"].count("->") == 9
-    assert r"\begin{tikzpicture}" in der.figures["tikz"]
-    assert der.figures["tree"].startswith("t = r - s")
+    from derive.render.graph import text_tree, to_dot, to_tikz
+
+    graph, output = reparam().figures["graph"]
+    assert output == "t" and to_dot(graph).count("->") == 9
+    assert r"\begin{tikzpicture}" in to_tikz(graph)
+    assert text_tree(graph, output).startswith("t = r - s")
 
 
 @pytest.mark.parametrize("build,checks", [(vfe, "vfe_checks"), (kl, "kl_checks"), (reparam, "reparam_checks")])

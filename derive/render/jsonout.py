@@ -56,7 +56,7 @@ def derivation_dict(der: Derivation, include_checks: bool = True) -> dict:
                     for r in der.results],
         "symbols": {name: {"srepr": sp.srepr(obj), "latex": latex(obj)} for name, obj in sorted(der.symbols.items())},
         "all_verified": der.all_verified,
-        "figures": {key: value for key, value in sorted(der.figures.items()) if isinstance(value, str)},
+        "figures": _figures(der),
     }
     if "adjoints" in der.figures:
         out["adjoint_table"] = [{"adjoint": expression(b), "chain_rule": expression(r), "value": expression(v)}
@@ -64,6 +64,16 @@ def derivation_dict(der: Derivation, include_checks: bool = True) -> dict:
     if include_checks:
         out["checks"] = [check(c) for c in der.checks]
     return out
+
+
+def _figures(der: Derivation) -> dict:
+    """The drawings of a derivation's figures: its computation graph as DOT, TikZ and a text tree."""
+    if "graph" not in der.figures:
+        return {}
+    from .graph import text_tree, to_dot, to_tikz
+
+    graph, output = der.figures["graph"]
+    return {"dot": to_dot(graph), "tikz": to_tikz(graph), "tree": text_tree(graph, output)}
 
 
 def _finite(obj):

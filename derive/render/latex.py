@@ -97,8 +97,10 @@ def derivation_body(der: Derivation) -> str:
         for bar, rule, value in der.figures["adjoints"]:
             out.append(rf"\displaystyle {latex(bar)} & \displaystyle {latex(rule)} & \displaystyle {latex(value)}\\")
         out.append(r"\end{array}$}\end{center}" + "\n")
-    if "tikz" in der.figures:
-        out.append(r"\begin{figure}[h]\centering" + "\n" + der.figures["tikz"]
+    if "graph" in der.figures:
+        from .graph import to_tikz
+
+        out.append(r"\begin{figure}[h]\centering" + "\n" + to_tikz(der.figures["graph"][0])
                    + r"\caption{Computation graph of equations (2): inputs in boxes.}\end{figure}" + "\n")
     out.append(r"\subsection*{Results}")
     for res in der.results:

@@ -25,8 +25,10 @@ def render_derivation(der: Derivation) -> str:
                 "| adjoint | chain rule | value |", "| --- | --- | --- |"]
         out += [f"| ${latex(b)}$ | ${latex(r)}$ | ${latex(v)}$ |" for b, r, v in der.figures["adjoints"]]
         out.append("")
-    if "dot" in der.figures:
-        out += ["Computation graph (Graphviz DOT):", "", "```dot", der.figures["dot"].rstrip(), "```", ""]
+    if "graph" in der.figures:
+        from .graph import to_dot
+
+        out += ["Computation graph (Graphviz DOT):", "", "```dot", to_dot(der.figures["graph"][0]).rstrip(), "```", ""]
     out += ["### Results", ""]
     for res in der.results:
         out += [f"`{res.name}`: {res.description}", ""]

@@ -98,9 +98,11 @@ def render(derivation: Derivation, console: Console, show_checks: bool = True) -
         for bar, rule, value in derivation.figures["adjoints"]:
             table.add_row(pretty(bar), pretty(rule), pretty(value))
         console.print(table)
-    if "tree" in derivation.figures:
+    if "graph" in derivation.figures:
+        from .graph import text_tree
+
         console.rule("[bold]Computation graph (output first, inputs last)")
-        console.print(Text(derivation.figures["tree"]))
+        console.print(Text(text_tree(*derivation.figures["graph"])))
     console.rule("[bold]Results")
     for res in derivation.results:
         console.print(Text(f"{res.name}: {res.description}", style="bold"))
