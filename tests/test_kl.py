@@ -1,0 +1,80 @@
+"""2.2 and 2.3 on their own: the exact evaluation at D = n, the printed integrals, the chain flags, the forms."""
+import pytest
+import sympy as sp
+
+import derive.kl as klmod
+from derive.probability import KL, Density, Expect
+
+pytestmark = [pytest.mark.mutation_variational]
+
+
+@pytest.fixture(scope="module")
+def der():
+    return klmod.derive_kl()
+
+
+def test_the_symbols_carry_their_assumptions():
+    i, D, z, mu, sigma = klmod._factorised_symbols()
+    assert i.is_integer and i.is_positive and D.is_integer and D.is_positive
+    assert z[1].is_real and mu[1].is_real and sigma[1].is_positive
+
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_the_kl_at_d_equals_n_is_evaluated_with_q_and_the_prior_in_their_places(n):
+    i, D, z, mu, sigma = klmod._factorised_symbols()
+    q_all, p_all = Density.make("q", sp.Symbol("z")), Density.make("p", sp.Symbol("z"))
+    # by hand: KL(N(mu, sigma^2) || N(m0, s0^2)) = log(s0/sigma) + (sigma^2 + (mu - m0)^2)/(2 s0^2) - 1/2, summed
+    m0, s0 = sp.Rational(1, 3), 2
+    expected = sum(sp.log(s0 / sigma[m]) + (sigma[m] ** 2 + (mu[m] - m0) ** 2) / (2 * s0 ** 2) - sp.Rational(1, 2)
+                   for m in range(1, n + 1))
+    for expr in (KL(q_all, p_all), Expect(sp.log(sp.Product(Density.make("q", z[i]), (i, 1, D)))
+                                          - sp.log(sp.Product(Density.make("p", z[i]), (i, 1, D))), q_all)):
+        got = klmod._evaluate(expr, n, m0, s0)
+        assert sp.simplify(sp.expand_log(got - expected, force=True)) == 0
+    # one term under its own marginal q_1
+    q1 = Density.make("q", z[1])
+    got = klmod._evaluate(Expect(sp.log(q1) - sp.log(Density.make("p", z[1])), q1), n, m0, s0)
+    assert sp.simplify(sp.expand_log(got - (sp.log(s0 / sigma[1]) + (sigma[1] ** 2 + (mu[1] - m0) ** 2) / 8
+                                              - sp.Rational(1, 2)), force=True)) == 0
+
+
+def test_the_printed_integrals_are_the_ones_checked():
+    zz = sp.Symbol("z", real=True)
+    qa, pa = Density.make("q", zz), Density.make("p", zz)
+    right = sp.Integral(qa * (sp.log(qa) - sp.log(pa)), (zz, -sp.oo, sp.oo))
+    own = sp.Integral(qa * sp.log(qa) - qa * sp.log(pa), (zz, -sp.oo, sp.oo))
+    assert klmod._same_integral(right, own, {}, "d").passed
+    empty = sp.Integral(qa * (sp.log(qa) - sp.log(pa)), (zz, sp.oo, sp.oo))
+    v = klmod._same_integral(empty, own, {}, "d")
+    assert not v.passed and "the ranges differ" in v.detail
+    divided = sp.Integral(qa / (sp.log(qa) - sp.log(pa)), (zz, -sp.oo, sp.oo))
+    assert not klmod._same_integral(divided, own, {}, "d").passed
+
+
+def test_the_printed_steps_of_2_3(der):
+    steps = [step for sec in der.sections if sec.question == "2.3" for step in sec.steps]
+    zz = sp.Symbol("z", real=True)
+    for step in steps[:3]:
+        integral = step.rhs if isinstance(step.rhs, sp.Integral) else step.lhs
+        assert integral.limits == ((zz, -sp.oo, sp.oo),)
+    quadratic = steps[1].rhs.function / Density.make("q", zz)
+    terms = sp.Add.make_args(sp.expand(quadratic))
+    collected = sp.Add.make_args(quadratic)
+    assert len([t for t in collected if t.has(zz ** 2)]) == 1 and len(collected) < len(terms)
+    assert [step.continues for step in steps] == [False, True, True, False]
+
+
+def test_the_chain_of_2_2_is_printed_as_one_chain(der):
+    steps = [step for sec in der.sections if sec.question == "2.2" for step in sec.steps]
+    assert [step.continues for step in steps] == [False, True, True, True, True]
+    assert steps[0].lhs == KL(Density.make("q", sp.Symbol("z")), Density.make("p", sp.Symbol("z")))
+
+
+def test_the_closed_forms_are_printed_term_by_term(der):
+    mu, sigma = der.data["mu"], der.data["sigma"]
+    half = der.result("kl.closed_form").value
+    # printed expanded, term by term: mu^2/2 + sigma^2/2 - log(sigma) - 1/2
+    assert set(sp.Add.make_args(half)) == {mu ** 2 / 2, sigma ** 2 / 2, -sp.log(sigma), -sp.Rational(1, 2)}
+    general = der.result("kl.gaussian").value
+    s2 = der.data["general_symbols"][3]
+    assert len([t for t in sp.Add.make_args(general) if t.has(s2) and not t.has(sp.log)]) == 1
