@@ -369,10 +369,15 @@ def _diagonal_blocks(entries, S: IndexSymbols = SYMBOLS):
     return diag_a, diag_d
 
 
+def _log_abs(f):
+    """log|f|, the logs of a product's factors split (|f| is f where f is known positive)."""
+    return sp.expand_log(sp.log(sp.Abs(f)))
+
+
 def _logdet_of_product(prod_form):
-    logdet = sp.expand_log(sp.log(prod_form), force=True)
-    return sp.Add(*[sp.Sum(sp.expand_log(t.function, force=True), *t.limits) if isinstance(t, sp.Sum) else t
-                    for t in sp.Add.make_args(logdet)]).doit()
+    """log|det| of a product of Products: a sum over i of log|entry_i| for each diagonal block."""
+    return sp.Add(*[sp.Sum(_log_abs(f.function), *f.limits) if isinstance(f, sp.Product) else _log_abs(f)
+                    for f in sp.Mul.make_args(prod_form)]).doit()
 
 
 def _determinant_section(der: Derivation, blocks_k, explicit_j, S: IndexSymbols = SYMBOLS) -> None:
@@ -402,22 +407,20 @@ def _determinant_section(der: Derivation, blocks_k, explicit_j, S: IndexSymbols 
                                   "Matrix.jacobian"), continues=True))
     logdet = _logdet_of_product(prod_form)
     positive = all(e.is_positive for e in (diag_a, diag_d))
-    log_check = combine([prove_equal(blocks_k[n].instantiate(logdet), sp.log(generic[n]), scope=f"k = {n}")
-                         for n in blocks_k], "equals the log of the generic Matrix.det")
-    if not positive:
-        log_check = Verification.unverified("the sign of the diagonal entries is not known, so |det| = det "
-                                            "is not established")
-    det.steps.append(Step(sp.log(sp.Abs(det_J)), logdet,
-                          "every diagonal entry is positive (" + ("exp and 1 are positive" if positive else "sign unknown")
-                          + "), so |det| = det and the log of the product is the sum of the logs", log_check))
+    log_check = combine([prove_equal(blocks_k[n].instantiate(logdet), sp.log(sp.Abs(generic[n])), scope=f"k = {n}")
+                         for n in blocks_k], "equals the log of |generic Matrix.det|")
+    why = ("every diagonal entry is positive (exp and 1 are positive), so |det| = det and the log of the product "
+           "is the sum of the logs" if positive else
+           "the log of |det| is the sum of the logs of the absolute values of the diagonal entries (their sign "
+           "is not known)")
+    det.steps.append(Step(sp.log(sp.Abs(det_J)), logdet, why, log_check))
     det_closed = sp.exp(logdet)
     det.steps.append(Step(det_J, det_closed, "exponentiate the log-determinant",
                           combine([prove_equal(blocks_k[n].instantiate(det_closed), generic[n], scope=f"k = {n}")
                                    for n in blocks_k], "equals the generic Matrix.det")))
     der.results.append(Result("coupling.det", det_J, det_closed, "the determinant of the Jacobian"))
     der.results.append(Result("coupling.logdet", sp.log(sp.Abs(det_J)), logdet, "the log-determinant: a sum of logs"))
-    der.data.update({"log_diag_x1": sp.expand_log(sp.log(diag_a), force=True),
-                     "log_diag_x2": sp.expand_log(sp.log(diag_d), force=True), "logdet": logdet})
+    der.data.update({"log_diag_x1": _log_abs(diag_a), "log_diag_x2": _log_abs(diag_d), "logdet": logdet})
 
 
 def _volume_section(der: Derivation) -> None:

@@ -43,8 +43,8 @@ def derive_free_energy() -> Derivation:
 
     def same_integrand(a, b, used: str) -> Verification:
         # integrands by the checks' own definitions (derive.independent), with the density relations
-        ia = sp.expand(sp.expand_log(independent.integrand(a, q).subs(rules), force=True))
-        ib = sp.expand(sp.expand_log(independent.integrand(b, q).subs(rules), force=True))
+        ia = sp.expand(sp.expand_log(independent.integrand(a, q).subs(rules)))
+        ib = sp.expand(sp.expand_log(independent.integrand(b, q).subs(rules)))
         return prove_equal(ia, ib, allow_numeric=False,
                            detail="the integrands over z agree, with p(x|z) = p(x,z)/p(z), p(z|x) = p(x,z)/p(x) "
                                   "and ∫ q dz = 1")
@@ -66,9 +66,9 @@ def derive_free_energy() -> Derivation:
         ("definition of KL", kl_definition),
         ("linearity of expectation", merge_expectations),
         ("product rule: log p(x|z) + log p(z) = log p(x, z)",
-         lambda e: e.replace(Expect, lambda f, qq: Expect(sp.expand(sp.expand_log(f.subs(product_rule), force=True)), qq))),
+         lambda e: e.replace(Expect, lambda f, qq: Expect(sp.expand(sp.expand_log(f.subs(product_rule))), qq))),
         ("Bayes' rule: log p(x, z) = log p(z|x) + log p(x)",
-         lambda e: e.replace(Expect, lambda f, qq: Expect(sp.expand(sp.expand_log(f.subs(bayes_rule), force=True)), qq))),
+         lambda e: e.replace(Expect, lambda f, qq: Expect(sp.expand(sp.expand_log(f.subs(bayes_rule))), qq))),
         ("log p(x) does not depend on z: linearity of expectation", lambda e: split_constants(e, z)),
         ("E_q[1] = 1 (q is a density)", normalise),
         ("definition of KL", fold_kl),
@@ -110,7 +110,7 @@ def derive_free_energy() -> Derivation:
                                  "normal densities")))
 
     def tidy(e):
-        e = sp.expand(sp.expand_log(sp.simplify(e), force=True))
+        e = sp.expand(sp.expand_log(sp.simplify(e)))
         return sp.collect(e, [m ** 2, m, v], sp.factor)
 
     lhs = tidy(expectation(sp.log(lik), z, m, v) - expectation(sp.log(qd) - sp.log(prior), z, m, v))
@@ -122,10 +122,10 @@ def derive_free_energy() -> Derivation:
         - sp.log(independent.gaussian(z, m, sp.sqrt(v))), z, m, sp.sqrt(v))
     ex.steps.append(Step(start, lhs, "E_q[log p(x|z)] - KL(q || p(z)) by integration",
                          exact("E_q[log p(x|z) + log p(z) - log q(z)] integrated again after the substitution "
-                               "z = m + √v u", sp.expand_log(lhs, force=True), sp.expand_log(by_substitution, force=True))))
+                               "z = m + √v u", sp.expand_log(lhs), sp.expand_log(by_substitution))))
     ex.steps.append(Step(current, rhs, "log p(x) - KL(q || p(z|x)) by integration, with p(x) and p(z|x) from above",
                          exact("equals the left side E_q[log p(x|z)] - KL(q || p(z)) computed in the previous step",
-                               sp.expand_log(lhs, force=True), sp.expand_log(rhs, force=True))))
+                               sp.expand_log(lhs), sp.expand_log(rhs))))
     der.results.append(Result("vfe.conjugate", F, rhs, "the free energy of the conjugate model"))
     der.data.update({"conjugate": {"x": x, "m": m, "v": v, "tau": tau, "free_energy": rhs, "lhs": lhs}})
     return der

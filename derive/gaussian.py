@@ -16,7 +16,7 @@ def normal_pdf(z, mean, var):
 
 def log_normal_pdf(z, mean, var):
     """log N(z; mean, var), expanded."""
-    return sp.expand(sp.expand_log(sp.log(normal_pdf(z, mean, var)), force=True))
+    return sp.expand(sp.expand_log(sp.log(normal_pdf(z, mean, var))))
 
 
 def moment(n: int, z, mean, var):
@@ -31,7 +31,7 @@ def expectation(f, z, mean, var):
     integrated term by term (linearity: sum_n c_n E[z^n]), anything else
     directly.
     """
-    g = sp.expand(sp.expand_log(f, force=True))
+    g = sp.expand(sp.expand_log(f))
     try:
         poly = sp.Poly(g, z)
     except sp.PolynomialError:

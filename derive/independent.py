@@ -86,7 +86,7 @@ def gaussian_expectation(f, z, mean, std):
     anything else directly.
     """
     u = sp.Dummy("u", real=True)
-    g = sp.expand(sp.expand_log(sp.sympify(f), force=True).subs(z, mean + std * u))
+    g = sp.expand(sp.expand_log(sp.sympify(f)).subs(z, mean + std * u))
     try:
         poly = sp.Poly(g, u)
     except sp.PolynomialError:

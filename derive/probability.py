@@ -166,4 +166,4 @@ def integrand(expr, q):
             out += term * q
         else:
             raise ValueError(f"non-linear term {term}")
-    return sp.expand(sp.expand_log(out, force=True))
+    return sp.expand(sp.expand_log(out))

@@ -244,15 +244,24 @@ def test_the_determinant_steps_multiply_the_diagonal_blocks(coupling):
     assert steps[1].lhs == product and steps[1].continues and not steps[0].continues
 
 
-def test_a_block_with_diagonal_entries_of_unknown_sign_has_no_verified_log_determinant():
+def test_diagonal_entries_of_unknown_sign_give_a_sum_of_log_absolute_values():
+    """log|det| = sum_i log|a_i| + sum_i log|d_i| whatever the signs; det = exp(log|det|) then fails its check."""
     from derive.coupling import CouplingVariant
 
-    for y1, y2 in ((lambda S: S.x1[S.i] * S.G_i() + S.F_i(), lambda S: sp.exp(S.s[S.i]) * S.x2[S.i]),
-                   (lambda S: sp.exp(S.G_i()) * S.x1[S.i] + S.F_i(), lambda S: S.s[S.i] * S.x2[S.i])):
+    S = SYMBOLS
+    cases = [(lambda S: S.x1[S.i] * S.G_i() + S.F_i(), lambda S: sp.exp(S.s[S.i]) * S.x2[S.i],
+              sp.Sum(sp.log(sp.Abs(S.G_i())), (S.i, 1, S.k)) + sp.Sum(S.s[S.i], (S.i, 1, S.k))),
+             (lambda S: sp.exp(S.G_i()) * S.x1[S.i] + S.F_i(), lambda S: S.s[S.i] * S.x2[S.i],
+              sp.Sum(S.G_i(), (S.i, 1, S.k)) + sp.Sum(sp.log(sp.Abs(S.s[S.i])), (S.i, 1, S.k)))]
+    for y1, y2, expected in cases:
         der = derive_coupling(CouplingVariant("signed", "a scale of unknown sign", y1, y2), check_dims=(1, 2))
-        log_step = next(step for step in der.steps if step.lhs == sp.log(sp.Abs(sp.Function("det")(
-            der.result("coupling.jacobian").lhs))))
-        assert not log_step.verified and "sign of the diagonal entries is not known" in log_step.verification.detail
+        steps = dict((label, step) for _, rows in der.numbered() for label, step in rows)
+        assert steps["1.3.3"].rhs == expected and steps["1.3.3"].verified
+        assert "absolute values" in steps["1.3.3"].justification
+        assert not steps["1.3.4"].verified    # exp(log|det|) = |det|, not det, when the sign is unknown
+    seed = derive_coupling("seed", check_dims=(1, 2))
+    assert "every diagonal entry is positive" in dict(
+        (label, step) for _, rows in seed.numbered() for label, step in rows)["1.3.3"].justification
 
 
 def test_results_at_flags_a_renaming_that_does_not_invert(coupling):
