@@ -73,20 +73,3 @@ class Graph:
             terms[name] = contributions
             adjoint[name] = sp.Add(*[t for _, t in contributions])
         return Sweep(order, adjoint, terms)
-
-    def descendants(self, name: str) -> set[str]:
-        out, todo = set(), [name]
-        while todo:
-            for c in self.children(todo.pop()):
-                if c not in out:
-                    out.add(c)
-                    todo.append(c)
-        return out
-
-    def output_in_terms_of(self, output: str, name: str):
-        """The output with every node downstream of ``name`` expanded, ``name`` kept free."""
-        down = self.descendants(name)
-        expr = self.nodes[output].symbol
-        for _ in range(len(self.nodes)):
-            expr = expr.subs({self.nodes[d].symbol: self.nodes[d].expr for d in down if self.nodes[d].expr is not None})
-        return expr
