@@ -5,10 +5,9 @@
 ``KL(a, b)`` is D_KL(a || b) for two densities of z.  All densities are
 positive, so ``expand_log`` splits their logarithms.
 
-:func:`integrand` maps an expression built from these to the function of z
-whose integral over z it is (E_q[f] -> q f, KL(a||b) -> a (log a - log b),
-a constant c -> c q, using that q integrates to 1): two expressions with the
-same integrand are equal.
+The rewrite rules here (definition of KL, linearity, E_q[1] = 1, folding a
+KL back) are what the derivation of 2.1 applies; its checks compare
+integrands computed apart from them (:mod:`derive.independent`).
 """
 from __future__ import annotations
 
@@ -147,23 +146,3 @@ def fold_kl(expr):
         return Expect(f, q)
 
     return expr.replace(Expect, fold)
-
-
-def integrand(expr, q):
-    """The function of z whose integral is ``expr`` (see the module docstring)."""
-    expr = kl_definition(expr)
-    out = sp.S.Zero
-    for term in sp.Add.make_args(sp.expand(expr)):
-        coeff, factors = term.as_coeff_mul()
-        ex = [f for f in factors if isinstance(f, Expect)]
-        if len(ex) == 1:
-            f, qq = ex[0].args
-            if qq != q:
-                raise ValueError("expectations under different densities")
-            others = sp.Mul(*[f for f in factors if not isinstance(f, Expect)])
-            out += coeff * others * q * f
-        elif not ex:
-            out += term * q
-        else:
-            raise ValueError(f"non-linear term {term}")
-    return sp.expand(sp.expand_log(out))
