@@ -78,3 +78,19 @@ def test_the_closed_forms_are_printed_term_by_term(der):
     general = der.result("kl.gaussian").value
     s2 = der.data["general_symbols"][3]
     assert len([t for t in sp.Add.make_args(general) if t.has(s2) and not t.has(sp.log)]) == 1
+
+
+def test_a_worked_example_is_checked_and_printed_with_its_numbers():
+    half, two = sp.Rational(1, 2), sp.Integer(2)
+    der = klmod.derive_kl(0, 1, example=(half, two))
+    step = der.steps[-1]
+    assert step.verified and step.justification == "worked example: mu = 1/2, sigma = 2"
+    # by hand: KL(N(1/2, 4) || N(0, 1)) = (1/4 + 4 - 1)/2 - log 2
+    assert sp.simplify(der.result("kl.example").value - (sp.Rational(13, 8) - sp.log(2))) == 0
+    assert step.lhs == KL(Density.make("N", half, 4), Density.make("N", 0, 1))
+    prior = klmod.derive_kl(1, 3, example=(half, two)).steps[-1]
+    assert prior.lhs == KL(Density.make("N", half, 4), Density.make("N", 1, 9)) and prior.verified
+    long = sp.Rational(1234567890123456789, 10 ** 18)
+    assert klmod._readable(long) == "1.234567890123457" and klmod._readable(half) == "1/2"
+    assert klmod._readable(sp.Rational(1, 10 ** 21)) == "1/1000000000000000000000"    # 24 characters: kept exact
+    assert klmod._readable(sp.Rational(1, 10 ** 22)) == "1e-22"
