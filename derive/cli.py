@@ -9,7 +9,7 @@ import argparse
 import re
 import sys
 
-from .messages import one_line
+from .messages import one_line, say as _say
 from .outset import OutputError
 
 MAX_DIM = 2048
@@ -452,17 +452,6 @@ def main(argv=None) -> int:
         return _say(f"derive: internal error: {type(exc).__name__}: {one_line(first)} "
                     "(set DERIVE_DEBUG=1 for details)", 1)
 
-
-def _say(line: str, code: int) -> int:
-    """The command's last word, one line on stderr; in the worker it goes to the supervising process, which
-    prints it (so that a time-out at the same moment cannot add a second line)."""
-    from . import budget
-
-    if budget.in_child():
-        budget.report("final", f"{code} {line}")
-    else:
-        print(line, file=sys.stderr)
-    return code
 
 
 def _terminal_encoding() -> None:

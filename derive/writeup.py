@@ -106,7 +106,7 @@ def manifest(files: dict[str, str | bytes], pdf_engine: str | None) -> str:
 def run_all(opts, out: str = "outputs", check_only: bool = False, quiet: bool = False, pdf: bool = True,
             build=None) -> int:
     from . import budget, outset
-    from .messages import one_line
+    from .messages import say
     from .outdiff import compare_outputs
 
     out_dir = outset.resolve(out)
@@ -129,8 +129,7 @@ def run_all(opts, out: str = "outputs", check_only: bool = False, quiet: bool = 
         budget.stage(f"comparing with {out_dir}")
         problem = compare_outputs(out_dir, files, pdf=pdf and latex_engine()[0] is not None)
         if problem:
-            print(f"derive: stale outputs in {one_line(str(out_dir))}: {one_line(problem)}", file=sys.stderr)
-            return 1
+            return say(f"derive: stale outputs in {out_dir}: {problem}", 1)
         console.print(f"{out_dir}: all outputs are current", markup=False)
         return 0 if ok else 1
     latex_failed = False
@@ -156,5 +155,5 @@ def run_all(opts, out: str = "outputs", check_only: bool = False, quiet: bool = 
             staging.commit()
         console.print(done, markup=False)
     if not ok:
-        print("derive: some steps are unverified or some cross-checks failed", file=sys.stderr)
-    return 0 if ok and not latex_failed else 1
+        return say("derive: some steps are unverified or some cross-checks failed", 1)
+    return 0 if not latex_failed else 1
