@@ -87,7 +87,10 @@ def resolve(out: str | os.PathLike) -> Path:
 @contextmanager
 def _locked(path: Path, blocking_until: float | None = None):
     """An exclusive ``flock`` on the folder ``path``, waiting for it until ``blocking_until`` (monotonic)."""
-    fd = os.open(path, os.O_RDONLY)
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError as exc:
+        raise OutputError(f"cannot open {path} to take its lock ({exc.strerror})") from None
     try:
         while True:
             try:
