@@ -678,3 +678,52 @@ def test_a_refusal_at_the_deadline_is_still_one_line(monkeypatch):
     monkeypatch.setattr(sys, "stderr", err)
     assert cli.main(["show", "coupling", "--F", "foo(x)"]) == 2
     assert err.getvalue() == "derive: error: --F: unknown function 'foo'\n"
+
+
+@pytest.mark.parametrize("tamper,message", [
+    ("manifest-key", "manifest.json is not the manifest of these files"),
+    ("manifest-version", "manifest.json is not the manifest of these files"),
+    ("manifest-list", "manifest.json is not a manifest derive wrote (no table of files)"),
+    ("manifest-entry", "derivations.json was changed after derive wrote it"),
+    ("folder", "evil is not an output of derive"),
+    ("link", "writeup.md is not a regular file derive wrote"),
+    ("fifo", "pipe is not an output of derive"),
+])
+def test_check_sees_every_kind_of_tampering(sets, tmp_path, tamper, message):
+    out = tmp_path / "t"
+    shutil.copytree(sets[1], out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    if tamper == "manifest-key":
+        manifest["evil"] = 1
+    elif tamper == "manifest-version":
+        manifest["manifest_version"] = 99
+    elif tamper == "manifest-list":
+        manifest["files"] = sorted(manifest["files"])
+    elif tamper == "manifest-entry":
+        manifest["files"]["derivations.json"] = "0" * 64
+    elif tamper == "folder":
+        (out / "evil").mkdir()
+        (out / "evil" / "payload.sh").write_text("echo hi\n")
+    elif tamper == "link":
+        (tmp_path / "copy.md").write_bytes((out / "writeup.md").read_bytes())
+        (out / "writeup.md").unlink()
+        (out / "writeup.md").symlink_to(tmp_path / "copy.md")
+    elif tamper == "fifo":
+        os.mkfifo(out / "pipe")
+    if tamper.startswith("manifest"):
+        (out / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    res = derive("all", "--check", "--no-pdf", "--quiet", "--out", str(out))
+    assert res.returncode == 1 and message in res.stderr and res.stderr.count("\n") == 1, res.stderr
+
+
+def test_check_wants_the_pdf_where_one_is_made(with_pdf, tmp_path):
+    out = tmp_path / "t"
+    shutil.copytree(with_pdf, out)
+    (out / "writeup.pdf").unlink()
+    manifest = json.loads((out / "manifest.json").read_text())
+    del manifest["files"]["writeup.pdf"]
+    manifest["pdf"] = None
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    res = derive("all", "--check", "--quiet", "--out", str(out))
+    assert res.returncode == 1 and "writeup.pdf is missing (give --no-pdf to check without it)" in res.stderr
+    assert derive("all", "--check", "--no-pdf", "--quiet", "--out", str(out)).returncode == 0
