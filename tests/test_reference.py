@@ -77,3 +77,19 @@ def test_mc_mean_and_standard_error_on_a_known_sample():
     mean, se = reference.mc_mean(np.array([[1.0, 5.0], [3.0, 5.0]]), axis=0)
     np.testing.assert_allclose(mean, [2.0, 5.0])
     np.testing.assert_allclose(se, [1.0, 0.0])
+
+
+@pytest.mark.parametrize("variant", reference.HAND_WRITTEN)
+def test_references_take_one_point_or_any_batch_shape(variant):
+    one = reference.reference_forward(variant, X[0], F, G, S)
+    assert one.shape == (2 * K,)
+    np.testing.assert_allclose(one, _by_hand(variant, X[:1])[0], rtol=1e-14)
+    stacked = reference.reference_forward(variant, X.reshape(5, 1, 2 * K), F, G, S)
+    np.testing.assert_allclose(stacked[:, 0], _by_hand(variant, X), rtol=1e-14)
+
+
+def test_a_finite_difference_jacobian_of_one_point():
+    A = RNG.normal(size=(4, 4))
+    J = reference.fd_jacobian(lambda v: v @ A.T, RNG.normal(size=4))
+    assert J.shape == (4, 4)
+    np.testing.assert_allclose(J, A, atol=1e-10)
