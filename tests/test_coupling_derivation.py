@@ -295,3 +295,17 @@ def test_a_wrong_solution_is_refused_by_proof_alone_never_by_random_points(monke
             v = steps[label].verification
             assert not v.passed and v.residual is None, (label, v)
             assert v.detail.endswith("the difference did not reduce to 0"), (label, v.detail)
+
+
+def test_results_at_guards_the_first_component_too(coupling, monkeypatch):
+    import derive.coupling as coupling_module
+
+    real = coupling_module._rename
+    first = sp.Symbol("y_1_1", real=True)
+
+    def slip(expr, mapping):  # a renaming slip in the first component only: y_1,1 read as y_2,1
+        mapping = {key: (sp.Symbol("y_2_1", real=True) if value == first else value) for key, value in mapping.items()}
+        return real(expr, mapping)
+
+    monkeypatch.setattr(coupling_module, "_rename", slip)
+    assert coupling_module.results_at(coupling("seed"), 3)["verified"] is False
