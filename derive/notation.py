@@ -284,7 +284,8 @@ def evaluate_vector(expr, vectors: dict, functions: dict, jacobians: dict):
     ``vectors`` maps each vector Symbol (x_1, s, ...) to its column of components;
     ``functions`` each (conditioner name, argument vector) to the column of its
     components, ``jacobians`` to its k×k Jacobian; any other argument is an error.  Element-wise functions act on each
-    component, ``∘`` multiplies components, ``diag`` builds a diagonal matrix,
+    component, ``∘`` multiplies components, a power of a column is taken component by
+    component, a number added to a column is added to each component, ``diag`` builds a diagonal matrix,
     and a product of matrices is a matrix product.  Used to check a printed
     vector formula against the explicit computation, so it shares no code with
     :func:`to_vector`.
@@ -306,13 +307,17 @@ def evaluate_vector(expr, vectors: dict, functions: dict, jacobians: dict):
             parts = [ev(a) for a in e.args]
             return sp.Matrix(parts[0].shape[0], 1, lambda r, _: sp.Mul(*[p[r] for p in parts]))
         if isinstance(e, sp.Add):
-            parts = [ev(a) for a in e.args]
-            return sum(parts[1:], parts[0])
+            return _add_broadcast([ev(a) for a in e.args])
         if isinstance(e, sp.Mul):
             out = sp.S.One
             for factor in (ev(a) for a in e.args):
                 out = out * factor
             return out
+        if isinstance(e, sp.Pow) and e.exp.is_number:  # element-wise power of a column
+            base = ev(e.base)
+            if isinstance(base, sp.MatrixBase) and base.shape[1] != 1:
+                raise ValueError(f"cannot write out the power {e} of a matrix")
+            return base.applyfunc(lambda c: c ** e.exp) if isinstance(base, sp.MatrixBase) else base ** e.exp
         if isinstance(e, sp.Function) and len(e.args) == 1:
             inner = ev(e.args[0])
             return inner.applyfunc(e.func) if isinstance(inner, sp.MatrixBase) else e.func(inner)
@@ -321,3 +326,21 @@ def evaluate_vector(expr, vectors: dict, functions: dict, jacobians: dict):
         raise ValueError(f"cannot write out {e} at a concrete dimension")
 
     return ev(expr)
+
+
+def _add_broadcast(parts):
+    """The sum of written-out terms; a number added to a column vector is added to each component."""
+    shapes = {p.shape for p in parts if isinstance(p, sp.MatrixBase)}
+    if not shapes:
+        return sp.Add(*parts)
+    if len(shapes) > 1:
+        raise ValueError(f"cannot add terms of shapes {sorted(shapes)}")
+    shape = shapes.pop()
+    scalars = [p for p in parts if not isinstance(p, sp.MatrixBase)]
+    if scalars and shape[1] != 1:
+        raise ValueError("a number added to a matrix is ambiguous")
+    total = sp.Matrix.zeros(*shape).applyfunc(lambda _: sp.Add(*scalars))
+    for p in parts:
+        if isinstance(p, sp.MatrixBase):
+            total = total + p
+    return total

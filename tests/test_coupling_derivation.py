@@ -93,18 +93,18 @@ def _tanh_layer(blk, seed):
 
 
 def test_specific_blocks_volume_verdicts(coupling):
-    k = 3
+    k = 2
     # NICE with a real (non-trivial) F: volume preserving
     nice = ExplicitBlock(VARIANTS["nice"], k)
     nice = ExplicitBlock(VARIANTS["nice"], k, F=_tanh_layer(nice, 1), G=[0] * k, s=[0] * k)
     assert decide_block(nice, coupling("nice").result("coupling.logdet").value).holds is True
     # the seed's block with G = 0 and scales summing to zero: volume preserving
     base = ExplicitBlock(VARIANTS["seed"], k)
-    s1, s2 = sp.symbols("s_1 s_2", real=True)
-    vp = ExplicitBlock(VARIANTS["seed"], k, F=_tanh_layer(base, 2), G=[0] * k, s=[s1, s2, -s1 - s2])
+    s1 = sp.Symbol("s_1", real=True)
+    vp = ExplicitBlock(VARIANTS["seed"], k, F=_tanh_layer(base, 2), G=[0] * k, s=[s1, -s1])
     assert decide_block(vp, coupling("seed").result("coupling.logdet").value).holds is True
     # the seed's block with G = 0 but scales not summing to zero: not preserving
-    nvp = ExplicitBlock(VARIANTS["seed"], k, F=_tanh_layer(base, 2), G=[0] * k, s=[s1, s2, 1])
+    nvp = ExplicitBlock(VARIANTS["seed"], k, F=_tanh_layer(base, 2), G=[0] * k, s=[s1, 1])
     assert decide_block(nvp, coupling("seed").result("coupling.logdet").value).holds is False
     # RealNVP with a tanh-layer G: not preserving, with a counterexample point
     rn = ExplicitBlock(VARIANTS["realnvp"], k)
@@ -309,3 +309,32 @@ def test_results_at_guards_the_first_component_too(coupling, monkeypatch):
 
     monkeypatch.setattr(coupling_module, "_rename", slip)
     assert coupling_module.results_at(coupling("seed"), 3)["verified"] is False
+
+
+def test_a_scale_written_as_a_sum_is_derived_written_out_and_guarded(coupling):
+    """y2 = x2 + exp(s) ∘ x2: the printed inverse holds 1/(exp(s) + 1), a number plus a vector and its
+    power, and the explicit round trip is true without being equal on sight."""
+    from derive.coupling import CouplingVariant, results_at
+
+    S = SYMBOLS
+    split = CouplingVariant("split", "y2 = x2 + exp(s) x2", lambda S: sp.exp(S.G_i()) * S.x1[S.i] + S.F_i(),
+                            lambda S: S.x2[S.i] + sp.exp(S.s[S.i]) * S.x2[S.i])
+    der = derive_coupling(split, check_dims=(1, 2))
+    assert der.all_verified
+    r = results_at(der, 3)
+    assert r["verified"] is True
+    s = sorted((a for a in r["logdet"].free_symbols if a.name.startswith("s_")), key=str)
+    assert [a.name for a in s] == ["s_1", "s_2", "s_3"]
+    assert [str(c) for c in r["inverse"][3:]] == [f"y_2_{n}/(exp(s_{n}) + 1)" for n in (1, 2, 3)]
+    rest = sp.expand(r["logdet"] - sum(sp.log(1 + sp.exp(v)) for v in s))
+    assert not rest.has(*s) and sorted(map(str, sp.Add.make_args(rest))) == ["G_1(x_2)", "G_2(x_2)", "G_3(x_2)"]
+
+
+def test_written_out_vectors_broadcast_numbers_and_take_powers_by_component():
+    from derive.notation import Diag, evaluate_vector
+
+    s, v = sp.Symbol("s"), sp.symbols("s_1 s_2")
+    col = evaluate_vector(1 / (sp.exp(s) + 2), {s: list(v)}, {}, {})
+    assert list(col) == [1 / (sp.exp(v[0]) + 2), 1 / (sp.exp(v[1]) + 2)]
+    with pytest.raises(ValueError):
+        evaluate_vector(sp.Add(1, Diag(s), evaluate=False), {s: list(v)}, {}, {})

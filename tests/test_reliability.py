@@ -169,6 +169,7 @@ def test_a_run_writes_exactly_the_set_and_its_manifest(sets):
     assert leftovers(new) == []
 
 
+@pytest.mark.slow
 def test_stale_staging_and_temporary_files_are_removed_by_the_next_run(sets, tmp_path):
     out = tmp_path / "o"
     shutil.copytree(sets[0], out)
@@ -219,6 +220,7 @@ def test_killed_at_ten_moments_the_folder_holds_one_complete_set(sets, tmp_path)
     assert seen == {False, True}, "the moments should include kills before and after the swap"
 
 
+@pytest.mark.slow
 def test_killed_between_the_two_renames_of_the_fallback_swap_the_next_run_restores(sets, tmp_path):
     """Where the atomic exchange is unavailable, the swap is two renames; a kill between them is repaired."""
     out = tmp_path / "o"
@@ -370,6 +372,7 @@ def test_check_sees_a_residual_changed_within_the_tolerance_through_the_manifest
         ": derivations.json was changed after derive wrote it (its SHA-256 differs from manifest.json)\n"), res.stderr
 
 
+@pytest.mark.slow
 def test_check_names_the_first_differing_line(sets, tmp_path):
     res = _tampered(sets[1], tmp_path, "writeup.tex", lambda b: b.replace(b"\\log", b"\\ln", 1))
     line = sets[1].joinpath("writeup.tex").read_text().split("\n").index(
@@ -499,6 +502,7 @@ def test_modules_in_the_current_folder_are_never_imported(tmp_path):
     assert "HIJACKED" not in res.stdout and json.loads(res.stdout)["all_verified"] is True
 
 
+@pytest.mark.slow
 def test_internal_variables_in_the_environment_are_ignored(tmp_path):
     res = derive("show", "kl", "--json", env={"DERIVE_CHILD_FD": "1", "DERIVE_STAGE_DIR": str(tmp_path)})
     assert res.returncode == 0 and json.loads(res.stdout)["all_verified"] is True
@@ -578,6 +582,7 @@ def test_stale_staging_is_removed_by_a_refused_run_too(sets, tmp_path):
     assert refused(res) and leftovers(out) == [] and consistent_set(out) == consistent_set(sets[0])
 
 
+@pytest.mark.slow
 def test_a_time_out_while_compiling_the_pdf_leaves_nothing_anywhere(sets, tmp_path):
     bin_ = tmp_path / "bin"
     bin_.mkdir()
@@ -681,13 +686,13 @@ def test_a_refusal_at_the_deadline_is_still_one_line(monkeypatch):
 
 
 @pytest.mark.parametrize("tamper,message", [
-    ("manifest-key", "manifest.json is not the manifest of these files"),
-    ("manifest-version", "manifest.json is not the manifest of these files"),
-    ("manifest-list", "manifest.json is not a manifest derive wrote (no table of files)"),
+    pytest.param("manifest-key", "manifest.json is not the manifest of these files", marks=pytest.mark.slow),
+    pytest.param("manifest-version", "manifest.json is not the manifest of these files", marks=pytest.mark.slow),
+    pytest.param("manifest-list", "manifest.json is not a manifest derive wrote (no table of files)", marks=pytest.mark.slow),
     ("manifest-entry", "derivations.json was changed after derive wrote it"),
     ("folder", "evil is not an output of derive"),
-    ("link", "writeup.md is not a regular file derive wrote"),
-    ("fifo", "pipe is not an output of derive"),
+    pytest.param("link", "writeup.md is not a regular file derive wrote", marks=pytest.mark.slow),
+    pytest.param("fifo", "pipe is not an output of derive", marks=pytest.mark.slow),
 ])
 def test_check_sees_every_kind_of_tampering(sets, tmp_path, tamper, message):
     out = tmp_path / "t"
@@ -716,6 +721,7 @@ def test_check_sees_every_kind_of_tampering(sets, tmp_path, tamper, message):
     assert res.returncode == 1 and message in res.stderr and res.stderr.count("\n") == 1, res.stderr
 
 
+@pytest.mark.slow
 def test_check_wants_the_pdf_where_one_is_made(with_pdf, tmp_path):
     out = tmp_path / "t"
     shutil.copytree(with_pdf, out)
