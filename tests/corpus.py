@@ -230,7 +230,7 @@ def _option_cases() -> list[Case]:
         cases.append(Case("option", ("show", "kl", f"--time-limit={text}"), REFUSED, "--time-limit"))
     cases.append(Case("option", ("show", "kl", "--time-limit=0.000001"), REFUSED, "ran out of time"))
     cases.append(Case("option", ("check", "coupling", "--dim", "2048", "--time-limit", "3"), REFUSED,
-                      "ran out of time after 3 s (--time-limit) while cross-checks of coupling"))
+                      "ran out of time after 3 s (--time-limit) while "))  # the stage depends on the load
     cases.append(Case("option", ("all", "--no-pdf", "--quiet", "--out", "{tmp}/out", "--time-limit", "2"),
                       REFUSED, "ran out of time after 2 s", setup="previous"))
     for argv, needle in [
