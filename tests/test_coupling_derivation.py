@@ -338,3 +338,11 @@ def test_written_out_vectors_broadcast_numbers_and_take_powers_by_component():
     assert list(col) == [1 / (sp.exp(v[0]) + 2), 1 / (sp.exp(v[1]) + 2)]
     with pytest.raises(ValueError):
         evaluate_vector(sp.Add(1, Diag(s), evaluate=False), {s: list(v)}, {}, {})
+
+
+def test_results_at_of_a_volume_preserving_block_is_zero_and_one(coupling):
+    from derive.coupling import results_at
+
+    r = results_at(coupling("nice"), 3)
+    assert r["verified"] is True and r["logdet"] == 0 and sp.simplify(r["det"]) == 1
+    assert len(r["inverse"]) == 6
