@@ -74,3 +74,21 @@ def test_a_block_is_no_as_soon_as_its_log_determinant_leaves_zero(coupling):
                                         (700.0, "exp(700)"), (700.5, "exp(700.5)"), (1e30, "exp(1e+30)")])
 def test_a_determinant_is_shown_without_overflow(value, text):
     assert volume._exp_text(value) == text
+
+
+def test_a_proof_that_runs_out_of_time_is_no_proof(monkeypatch):
+    import time as _time
+
+    def slow(expr, *args, **kwargs):
+        _time.sleep(5)
+        return sp.S.Zero
+
+    monkeypatch.setattr(volume.sp, "simplify", slow)
+    x = sp.Symbol("x", real=True)
+    assert volume._simplifies_to_zero(sp.sin(x) ** 2 + sp.cos(x) ** 2 - 1, seconds=0.05) is False
+
+
+def test_a_volume_preserving_condition_is_printed_as_an_equation(coupling):
+    verdict = coupling("nice").result("coupling.volume").value
+    assert verdict.holds is True
+    assert isinstance(verdict.condition, sp.Equality) and verdict.condition.lhs == 0 and verdict.condition.rhs == 0
