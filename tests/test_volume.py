@@ -92,3 +92,30 @@ def test_a_volume_preserving_condition_is_printed_as_an_equation(coupling):
     verdict = coupling("nice").result("coupling.volume").value
     assert verdict.holds is True
     assert isinstance(verdict.condition, sp.Equality) and verdict.condition.lhs == 0 and verdict.condition.rhs == 0
+
+
+def _instances_with_nan(monkeypatch, nan_seeds):
+    import derive.numeric.coupling as numeric_coupling
+
+    real = numeric_coupling.random_instance
+
+    def instance(derivation, k, seed=0):
+        block, rng = real(derivation, k, seed)
+        if seed in nan_seeds:
+            block.logdet = lambda x: np.full(x.shape[0], np.nan)
+        return block, rng
+
+    monkeypatch.setattr(numeric_coupling, "random_instance", instance)
+
+
+def test_an_instance_without_a_log_determinant_is_passed_over(monkeypatch, coupling):
+    _instances_with_nan(monkeypatch, {1})
+    example = volume.counterexample(coupling("seed"))
+    assert np.isfinite(example["logdet"]) and "seed=1)" not in example["instance"]
+    assert abs(example["logdet"] - example["slogdet_of_fd_jacobian"]) <= 1e-8
+
+
+def test_no_instance_with_a_log_determinant_gives_no_counterexample(monkeypatch, coupling):
+    _instances_with_nan(monkeypatch, set(range(1, 9)))
+    example = volume.counterexample(coupling("seed"))
+    assert example["k"] == 2 and np.isnan(example["logdet"]) and np.isnan(example["slogdet_of_fd_jacobian"])
