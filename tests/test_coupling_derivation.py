@@ -346,3 +346,13 @@ def test_results_at_of_a_volume_preserving_block_is_zero_and_one(coupling):
     r = results_at(coupling("nice"), 3)
     assert r["verified"] is True and r["logdet"] == 0 and sp.simplify(r["det"]) == 1
     assert len(r["inverse"]) == 6
+
+
+def test_results_at_writes_out_a_log_of_absolute_values_by_component():
+    from derive.coupling import CouplingVariant, results_at
+
+    der = derive_coupling(CouplingVariant("signed", "a scale of unknown sign", lambda S: S.x1[S.i] * S.G_i() + S.F_i(),
+                                          lambda S: sp.exp(S.s[S.i]) * S.x2[S.i]), check_dims=(1, 2))
+    r = results_at(der, 2)
+    assert sorted(map(str, sp.Add.make_args(r["logdet"]))) == ["log(Abs(G_1(x_2)))", "log(Abs(G_2(x_2)))", "s_1", "s_2"]
+    assert [str(c) for c in r["inverse"][:2]] == ["(y_1_1 - F_1(x_2))/G_1(x_2)", "(y_1_2 - F_2(x_2))/G_2(x_2)"]
