@@ -119,3 +119,16 @@ def test_no_instance_with_a_log_determinant_gives_no_counterexample(monkeypatch,
     _instances_with_nan(monkeypatch, set(range(1, 9)))
     example = volume.counterexample(coupling("seed"))
     assert example["k"] == 2 and np.isnan(example["logdet"]) and np.isnan(example["slogdet_of_fd_jacobian"])
+
+
+def test_a_block_with_one_general_conditioner_is_decided_with_it_random(coupling):
+    blk = ExplicitBlock(VARIANTS["seed"], 1, F=[sp.S.Zero], s=[sp.S.Zero])
+    v = volume.decide_block(blk, coupling("seed").result("coupling.logdet").value)
+    assert v.holds is False and "left general" in v.reason and str(blk.G[0].func) in v.reason
+
+
+def test_the_random_points_cover_the_interval_not_one_value(coupling):
+    p = sp.Symbol("p", real=True)
+    blk = ExplicitBlock(VARIANTS["seed"], 1, F=[sp.S.Zero], G=[sp.S.Zero], s=[p - sp.Rational(3, 2)])
+    v = volume.decide_block(blk, coupling("seed").result("coupling.logdet").value)
+    assert v.holds is False and abs(v.evidence["logdet"]) > 1e-6
