@@ -50,6 +50,12 @@ the change cannot alter behaviour (``x <= 0`` vs ``x < 0`` where x is never
 ``{"mutant id": "reason"}``), they are shown with that reason and removed from
 the total in a second, adjusted score line.  Every other survivor is a
 behaviour the selected tests do not pin down.
+
+After tests are added for some survivors, ``--update`` re-runs the
+non-equivalent survivors of the results file (or the ``--only`` ids) in the
+same way and writes the merged run back, scored over all its mutants; the
+source must be unchanged since the full run (every id must still name the
+same edit).
 """
 from __future__ import annotations
 
@@ -825,6 +831,9 @@ def parse_args(argv):
     ap.add_argument("--list", action="store_true", help="print the mutants and exit")
     ap.add_argument("--only", nargs="+", metavar="ID", help="run only these mutant ids")
     ap.add_argument("--json", type=Path, help="results file (default: ROOT/benchmarks/mutation.json)")
+    ap.add_argument("--update", action="store_true",
+                    help="re-run mutants of an earlier results file (--json; its non-equivalent survivors "
+                         "unless --only names others) and merge: the score is over the whole earlier run")
     ap.add_argument("--equivalent", type=Path,
                     help="JSON {mutant id: reason} of equivalent mutants "
                          "(default: ROOT/benchmarks/mutation_equivalent.json if it exists)")
@@ -948,6 +957,52 @@ def execute(args, mutants, all_ids, equivalent, eq_path, note) -> None:
     report(args, mutants, all_ids, equivalent, eq_path, baseline_s, time.monotonic() - start, note)
 
 
+def load_previous(path: Path, everything: list[Mutant]) -> tuple[dict, list[Mutant]]:
+    """An earlier results file and its mutants, which must be the mutants of the source as it is now."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        rows = data["mutants"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise UsageError(f"--update: cannot read the results file {path}: {exc}") from None
+    now = {m.id: m for m in everything}
+    fields = ("id", "path", "line", "kind", "description", "original_line", "mutated_line",
+              "outcome", "exit_code", "seconds", "equivalent", "output_tail")
+    previous = []
+    for row in rows:
+        m = now.get(row.get("id"))
+        if m is None or (m.original_line, m.mutated_line) != (row.get("original_line"), row.get("mutated_line")):
+            raise UsageError(f"--update: {row.get('id')} of {path} is not a mutant of the source as it is now; "
+                             "run in full")
+        previous.append(Mutant(**{k: row.get(k) for k in fields}, source=m.source, position=m.position))
+    return data, previous
+
+
+def update(args, everything, equivalent, eq_path) -> None:
+    """Re-run some mutants of an earlier run (after tests were added) and report the merged run."""
+    path = args.json or args.root / "benchmarks" / "mutation.json"
+    data, previous = load_previous(path, everything)
+    if args.files != data.get("files"):
+        raise UsageError(f"--update: {path} covers {data.get('files')}; give the same --files")
+    wanted = set(args.only) if args.only else {m.id for m in previous
+                                                 if m.outcome == "survived" and not equivalent.get(m.id)}
+    fresh = [m for m in everything if m.id in wanted]
+    start = time.monotonic()
+    if fresh:
+        jobs = min(args.jobs, len(fresh))
+        print(f"re-running {len(fresh)} mutant(s) of {path}; copying {args.root} for {jobs} worker(s) ...",
+              flush=True)
+        with workspaces(args.root, jobs) as free:
+            run_baseline(free, args.files, args.test_args, args.timeout)
+            run_all(fresh, free, args.test_args, args.timeout, jobs)
+    by_id = {m.id: m for m in fresh}
+    merged = [by_id.get(m.id, m) for m in previous]
+    for m in merged:
+        m.equivalent = equivalent.get(m.id)
+    note = "; ".join(filter(None, [data.get("sample"), f"updated: {len(fresh)} mutant(s) re-run after the full run"]))
+    report(args, merged, {m.id for m in everything}, equivalent, eq_path, data.get("baseline_s", 0.0),
+           data.get("elapsed_s", 0.0) + time.monotonic() - start, note)
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
@@ -958,6 +1013,9 @@ def main(argv=None) -> int:
             print_list(chosen, args.files, dropped, note)
             return 0
         equivalent, eq_path = load_equivalent(args)
+        if args.update:
+            update(args, everything, equivalent, eq_path)
+            return 0
         execute(args, chosen, {m.id for m in everything}, equivalent, eq_path, note)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
