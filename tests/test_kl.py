@@ -81,15 +81,15 @@ def test_the_closed_forms_are_printed_term_by_term(der):
 
 
 def test_a_worked_example_is_checked_and_printed_with_its_numbers():
-    half, two = sp.Rational(1, 2), sp.Integer(2)
-    der = klmod.derive_kl(0, 1, example=(half, two))
+    half, three = sp.Rational(1, 2), sp.Integer(3)   # sigma = 3: sigma^2 = 9 is neither 2 sigma nor sigma
+    der = klmod.derive_kl(0, 1, example=(half, three))
     step = der.steps[-1]
-    assert step.verified and step.justification == "worked example: mu = 1/2, sigma = 2"
-    # by hand: KL(N(1/2, 4) || N(0, 1)) = (1/4 + 4 - 1)/2 - log 2
-    assert sp.simplify(der.result("kl.example").value - (sp.Rational(13, 8) - sp.log(2))) == 0
-    assert step.lhs == KL(Density.make("N", half, 4), Density.make("N", 0, 1))
-    prior = klmod.derive_kl(1, 3, example=(half, two)).steps[-1]
-    assert prior.lhs == KL(Density.make("N", half, 4), Density.make("N", 1, 9)) and prior.verified
+    assert step.verified and step.justification == "worked example: mu = 1/2, sigma = 3"
+    # by hand: KL(N(1/2, 9) || N(0, 1)) = (1/4 + 9 - 1)/2 - log 3 = 33/8 - log 3
+    assert sp.simplify(der.result("kl.example").value - (sp.Rational(33, 8) - sp.log(3))) == 0
+    assert step.lhs == KL(Density.make("N", half, 9), Density.make("N", 0, 1))
+    prior = klmod.derive_kl(1, 3, example=(half, three)).steps[-1]
+    assert prior.lhs == KL(Density.make("N", half, 9), Density.make("N", 1, 9)) and prior.verified
     long = sp.Rational(1234567890123456789, 10 ** 18)
     assert klmod._readable(long) == "1.234567890123457" and klmod._readable(half) == "1/2"
     assert klmod._readable(sp.Rational(1, 10 ** 21)) == "1/1000000000000000000000"    # 24 characters: kept exact
