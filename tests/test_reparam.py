@@ -92,3 +92,15 @@ def test_a_wrong_local_partial_is_refused_by_proof_alone(monkeypatch):
             or step.verification.method == "unverified", step.verification.detail
     grads = [s for s in der.steps if s.justification.startswith(("μ̄ from the sweep", "σ̄ from the sweep"))]
     assert grads and all(not s.verified and s.verification.detail.endswith("did not reduce to 0") for s in grads)
+
+
+def test_the_chain_rule_steps_are_proved_or_unverified_never_numeric(monkeypatch):
+    """Each chain-rule step is checked against ∂t/∂node differentiated directly; a step simplify cannot
+    prove is unverified, never passed at random points."""
+    import derive.verify as verify
+
+    monkeypatch.setattr(verify, "_symbolic_zero", lambda diff, seconds, sides: False)
+    steps = [s for s in rp.derive_reparam().steps if s.verification is not None
+             and s.verification.detail.startswith("with each child's")]
+    assert len(steps) >= 3
+    assert all(not s.verification.passed and s.verification.method == "unverified" for s in steps)
