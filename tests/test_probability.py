@@ -35,6 +35,7 @@ def test_the_rewrite_rules_by_hand():
     assert merge_expectations(Expect(z, q) * Expect(z, q)) == Expect(z, q) ** 2    # not linear: left alone
     assert split_constants(Expect(sp.log(x) + z, q), z) == sp.log(x) * Expect(1, q) + Expect(z, q)
     assert split_constants(Expect(z, q), z) == Expect(z, q)
+    assert split_constants(Expect(1 + z, q), z) == Expect(1, q) + Expect(z, q)    # a constant of exactly 1
     assert normalise(3 * Expect(1, q) + Expect(z, q)) == 3 + Expect(z, q)
     assert fold_kl(Expect(sp.log(p) - sp.log(q), q)) == -KL(q, p)
     for f in (sp.log(p) + sp.log(q), 2 * sp.log(p) - sp.log(q), sp.log(p) - 2 * sp.log(q), z + sp.log(p),
