@@ -343,7 +343,7 @@ def test_written_out_vectors_broadcast_numbers_and_take_powers_by_component():
 def test_results_at_of_a_volume_preserving_block_is_zero_and_one(coupling):
     from derive.coupling import results_at
 
-    r = results_at(coupling("nice"), 3)
+    r = results_at(derive_coupling("nice", check_dims=(1, 2)), 3)   # fresh: no other test's patches
     assert r["verified"] is True and r["logdet"] == 0 and sp.simplify(r["det"]) == 1
     assert len(r["inverse"]) == 6
 
