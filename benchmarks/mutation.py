@@ -455,10 +455,11 @@ class Mutant:
     equivalent: str | None = None
     output_tail: str | None = None
 
+    JSON_FIELDS = ("id", "path", "line", "kind", "description", "original_line", "mutated_line",
+                   "outcome", "exit_code", "seconds", "equivalent", "output_tail")
+
     def to_json(self) -> dict:
-        keys = ("id", "path", "line", "kind", "description", "original_line", "mutated_line",
-                "outcome", "exit_code", "seconds", "equivalent", "output_tail")
-        return {k: getattr(self, k) for k in keys}
+        return {k: getattr(self, k) for k in self.JSON_FIELDS}
 
 
 def apply_edits(text: str, edits, pad: bool) -> str:
@@ -949,12 +950,18 @@ def execute(args, mutants, all_ids, equivalent, eq_path, note) -> None:
     for selection in dict.fromkeys(" ".join(args.test_args[f]) for f in args.files):
         print(f"tests: pytest {selection}  ({', '.join(f for f in args.files if ' '.join(args.test_args[f]) == selection)})")
     print(f"copying {args.root} for {jobs} worker(s) ...", flush=True)
+    baseline_s = run_in_copies(args, mutants, jobs)
+    report(args, mutants, all_ids, equivalent, eq_path, baseline_s, time.monotonic() - start, note)
+
+
+def run_in_copies(args, mutants: list[Mutant], jobs: int) -> float:
+    """Check the tests pass unmutated, then run ``mutants`` in ``jobs`` copies of the tree; the baseline's seconds."""
     with workspaces(args.root, jobs) as free:
         baseline_s = run_baseline(free, args.files, args.test_args, args.timeout)
         print(f"baseline: tests pass unmutated ({baseline_s:.1f} s); running {len(mutants)} mutants",
               flush=True)
         run_all(mutants, free, args.test_args, args.timeout, jobs)
-    report(args, mutants, all_ids, equivalent, eq_path, baseline_s, time.monotonic() - start, note)
+    return baseline_s
 
 
 def load_previous(path: Path, everything: list[Mutant]) -> tuple[dict, list[Mutant]]:
@@ -965,15 +972,13 @@ def load_previous(path: Path, everything: list[Mutant]) -> tuple[dict, list[Muta
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise UsageError(f"--update: cannot read the results file {path}: {exc}") from None
     now = {m.id: m for m in everything}
-    fields = ("id", "path", "line", "kind", "description", "original_line", "mutated_line",
-              "outcome", "exit_code", "seconds", "equivalent", "output_tail")
     previous = []
     for row in rows:
         m = now.get(row.get("id"))
         if m is None or (m.original_line, m.mutated_line) != (row.get("original_line"), row.get("mutated_line")):
             raise UsageError(f"--update: {row.get('id')} of {path} is not a mutant of the source as it is now; "
                              "run in full")
-        previous.append(Mutant(**{k: row.get(k) for k in fields}, source=m.source, position=m.position))
+        previous.append(Mutant(**{k: row.get(k) for k in Mutant.JSON_FIELDS}, source=m.source, position=m.position))
     return data, previous
 
 
@@ -991,9 +996,7 @@ def update(args, everything, equivalent, eq_path) -> None:
         jobs = min(args.jobs, len(fresh))
         print(f"re-running {len(fresh)} mutant(s) of {path}; copying {args.root} for {jobs} worker(s) ...",
               flush=True)
-        with workspaces(args.root, jobs) as free:
-            run_baseline(free, args.files, args.test_args, args.timeout)
-            run_all(fresh, free, args.test_args, args.timeout, jobs)
+        run_in_copies(args, fresh, jobs)
     by_id = {m.id: m for m in fresh}
     merged = [by_id.get(m.id, m) for m in previous]
     for m in merged:

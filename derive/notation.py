@@ -339,8 +339,8 @@ def _add_broadcast(parts):
     scalars = [p for p in parts if not isinstance(p, sp.MatrixBase)]
     if scalars and shape[1] != 1:
         raise ValueError("a number added to a matrix is ambiguous")
-    total = sp.Matrix.zeros(*shape).applyfunc(lambda _: sp.Add(*scalars))
+    total = sp.ones(*shape) * sp.Add(*scalars)
     for p in parts:
         if isinstance(p, sp.MatrixBase):
-            total = total + p
+            total += p
     return total
