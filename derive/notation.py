@@ -299,13 +299,20 @@ def evaluate_vector(expr, vectors: dict, functions: dict, jacobians: dict):
                 raise ValueError(f"{e} is not one of the block's conditioners at its argument")
             return sp.Matrix(table[tuple(e.args)])
         if isinstance(e, Diag):
-            return sp.diag(*ev(e.args[0]))
+            inner = ev(e.args[0])
+            if not isinstance(inner, sp.MatrixBase):  # diag of a number: that number on the diagonal
+                return inner * sp.eye(len(next(iter(vectors.values()))))
+            return sp.diag(*inner)
         if isinstance(e, (ZeroBlock, IdentityBlock)):
             n = len(next(iter(vectors.values())))
             return sp.zeros(n, n) if isinstance(e, ZeroBlock) else sp.eye(n)
         if isinstance(e, Hadamard):
             parts = [ev(a) for a in e.args]
-            return sp.Matrix(parts[0].shape[0], 1, lambda r, _: sp.Mul(*[p[r] for p in parts]))
+            columns = [p for p in parts if isinstance(p, sp.MatrixBase)]
+            numbers = sp.Mul(*[p for p in parts if not isinstance(p, sp.MatrixBase)])  # scale every component
+            if not columns:
+                return numbers
+            return sp.Matrix(columns[0].shape[0], 1, lambda r, _: numbers * sp.Mul(*[p[r] for p in columns]))
         if isinstance(e, sp.Add):
             return _add_broadcast([ev(a) for a in e.args])
         if isinstance(e, sp.Mul):

@@ -356,3 +356,27 @@ def test_results_at_writes_out_a_log_of_absolute_values_by_component():
     r = results_at(der, 2)
     assert sorted(map(str, sp.Add.make_args(r["logdet"]))) == ["log(Abs(G_1(x_2)))", "log(Abs(G_2(x_2)))", "s_1", "s_2"]
     assert [str(c) for c in r["inverse"][:2]] == ["(y_1_1 - F_1(x_2))/G_1(x_2)", "(y_1_2 - F_2(x_2))/G_2(x_2)"]
+
+
+@pytest.mark.parametrize("factor", [sp.Integer(2), sp.sqrt(2), sp.pi])
+def test_a_constant_scale_is_derived_written_out_and_cross_checked(factor):
+    """y2 = c x2: the printed forms hold a number times a vector and diag of a number, and the
+    log-determinant k log c holds k itself; by hand log|det| = sum_i G_i + k log c."""
+    from derive.coupling import CouplingVariant, results_at
+    from derive.numeric.coupling import cross_checks
+
+    der = derive_coupling(CouplingVariant("const", "y2 = c x2", lambda S: sp.exp(S.G_i()) * S.x1[S.i] + S.F_i(),
+                                          lambda S: factor * S.x2[S.i]), check_dims=(1, 2))
+    assert der.all_verified
+    rest = sp.expand(results_at(der, 3)["logdet"] - 3 * sp.log(factor))
+    assert sorted(map(str, sp.Add.make_args(rest))) == ["G_1(x_2)", "G_2(x_2)", "G_3(x_2)"]
+    checks = cross_checks(der, k=3)
+    assert checks and all(c.passed for c in checks), [c for c in checks if not c.passed]
+
+
+def test_written_out_numbers_scale_a_vector_and_fill_a_diagonal():
+    from derive.notation import Diag, Hadamard, evaluate_vector
+
+    s, v = sp.Symbol("s"), sp.symbols("s_1 s_2")
+    assert list(evaluate_vector(Hadamard(sp.pi, s), {s: list(v)}, {}, {})) == [sp.pi * v[0], sp.pi * v[1]]
+    assert evaluate_vector(Diag(sp.Integer(2)), {s: list(v)}, {}, {}) == 2 * sp.eye(2)

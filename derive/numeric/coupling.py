@@ -61,8 +61,8 @@ class NumericCoupling:
         for term in sp.Add.make_args(derivation.result("coupling.logdet").value):  # the printed object
             if isinstance(term, sp.Sum):
                 self._logdet_terms.append((True, names.lambdify(term.function)))
-            else:
-                self._logdet_terms.append((False, names.lambdify(term)))
+            else:  # a sum SymPy has already evaluated (k log 2 for a constant factor 2) holds k itself
+                self._logdet_terms.append((False, names.lambdify(term.subs(SYMBOLS.k, self.k))))
         S = SYMBOLS
         self._blocks = {}
         for key, entry in d["entries"].items():
