@@ -964,30 +964,51 @@ def run_in_copies(args, mutants: list[Mutant], jobs: int) -> float:
     return baseline_s
 
 
-def load_previous(path: Path, everything: list[Mutant]) -> tuple[dict, list[Mutant]]:
-    """An earlier results file and its mutants, which must be the mutants of the source as it is now."""
+def load_previous(path: Path, everything: list[Mutant], files: list[str]) -> tuple[dict, list[Mutant]]:
+    """An earlier full run and its mutants, which must be exactly the mutants of the source as it is now
+    (raises UsageError before anything is re-run)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        rows = data["mutants"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError) as exc:
         raise UsageError(f"--update: cannot read the results file {path}: {exc}") from None
+    rows = data.get("mutants") if isinstance(data, dict) else None
+    if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
+        raise UsageError(f"--update: {path} holds no list of mutants")
+    if data.get("files") != files:
+        raise UsageError(f"--update: {path} covers {data.get('files')}; give the same --files")
+    if data.get("run") != data.get("enumerated") or data.get("run") != len(rows):
+        raise UsageError(f"--update: {path} is not a full run ({len(rows)} rows, {data.get('run')} run of {data.get('enumerated')} "
+                         "mutants); update a full run")
+    for key in ("baseline_s", "elapsed_s"):
+        if not isinstance(data.get(key), (int, float)) or isinstance(data.get(key), bool):
+            raise UsageError(f"--update: {path}: {key} is not a number")
+    ids = [r.get("id") for r in rows]
     now = {m.id: m for m in everything}
+    if not all(isinstance(i, str) for i in ids) or len(set(ids)) != len(ids) or set(ids) != set(now):
+        raise UsageError(f"--update: the mutants of {path} are not the mutants of the source as it is now; "
+                         "run in full")
     previous = []
     for row in rows:
-        m = now.get(row.get("id"))
-        if m is None or (m.original_line, m.mutated_line) != (row.get("original_line"), row.get("mutated_line")):
-            raise UsageError(f"--update: {row.get('id')} of {path} is not a mutant of the source as it is now; "
+        m = now[row["id"]]
+        if (m.original_line, m.mutated_line) != (row.get("original_line"), row.get("mutated_line")):
+            raise UsageError(f"--update: {m.id} of {path} is not the same edit in the source as it is now; "
                              "run in full")
-        previous.append(Mutant(**{k: row.get(k) for k in Mutant.JSON_FIELDS}, source=m.source, position=m.position))
+        if row.get("outcome") not in OUTCOMES:
+            raise UsageError(f"--update: {m.id} of {path} has no known outcome")
+        kept = copy.copy(m)  # what the mutant is comes from the source; what happened from the file
+        for key in ("outcome", "exit_code", "seconds", "output_tail"):
+            setattr(kept, key, row.get(key))
+        previous.append(kept)
     return data, previous
 
 
 def update(args, everything, equivalent, eq_path) -> None:
     """Re-run some mutants of an earlier run (after tests were added) and report the merged run."""
     path = args.json or args.root / "benchmarks" / "mutation.json"
-    data, previous = load_previous(path, everything)
-    if args.files != data.get("files"):
-        raise UsageError(f"--update: {path} covers {data.get('files')}; give the same --files")
+    data, previous = load_previous(path, everything, args.files)
+    unknown = sorted(set(args.only or ()) - {m.id for m in previous})
+    if unknown:
+        raise UsageError(f"--update: {', '.join(unknown)} not in {path}")
     wanted = set(args.only) if args.only else {m.id for m in previous
                                                  if m.outcome == "survived" and not equivalent.get(m.id)}
     fresh = [m for m in everything if m.id in wanted]
@@ -1001,7 +1022,7 @@ def update(args, everything, equivalent, eq_path) -> None:
     merged = [by_id.get(m.id, m) for m in previous]
     for m in merged:
         m.equivalent = equivalent.get(m.id)
-    note = "; ".join(filter(None, [data.get("sample"), f"updated: {len(fresh)} mutant(s) re-run after the full run"]))
+    note = f"updated: {len(fresh)} mutant(s) re-run after the full run"
     report(args, merged, {m.id for m in everything}, equivalent, eq_path, data.get("baseline_s", 0.0),
            data.get("elapsed_s", 0.0) + time.monotonic() - start, note)
 
