@@ -129,7 +129,9 @@ def gradient_estimators(n):
     from derive.reparam import derive_reparam
 
     kl = derive_kl()
-    rp = derive_reparam(closed_form=kl.data["closed_form"])
+    # 2.3 writes q_i = N(mu_i, sigma_i^2); 2.4 differentiates in its own mu, sigma
+    own = {kl.data["mu"]: sp.Symbol("mu", real=True), kl.data["sigma"]: sp.Symbol("sigma", positive=True)}
+    rp = derive_reparam(closed_form=kl.data["closed_form"].xreplace(own))
     f_kl = sp.lambdify((kl.data["mu"], kl.data["sigma"]), kl.data["closed_form"], "numpy")
     mu, sigma, eps = rp.data["symbols"]
     g_mu, g_sigma = (sp.lambdify((mu, sigma, eps), g, "numpy") for g in rp.data["grad"])

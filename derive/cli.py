@@ -286,7 +286,7 @@ def cmd_check(args) -> int:
         console.print(checks_table(der.checks, title=f"{der.title}: cross-checks"))
         bad = [s for s in der.steps if not s.verified]
         console.print(f"{len(der.steps) - len(bad)}/{len(der.steps)} steps verified; "
-                      f"{sum(c.passed for c in der.checks)}/{len(der.checks)} cross-checks pass")
+                      f"{sum(c.passed for c in der.checks)}/{len(der.checks)} cross-checks pass", markup=False)
     return 0 if der.all_verified and der.all_checks_pass else 1
 
 

@@ -233,7 +233,7 @@ def derive_coupling(variant: CouplingVariant | str = "seed", check_dims=CHECK_DI
     explicit_j = {n: blk.jacobian() for n, blk in blocks_k.items()}
     _jacobian_section(der, blocks_k, explicit_j, variant, explicit_dim)
     _determinant_section(der, blocks_k, explicit_j)
-    _volume_section(der)
+    _volume_section(der, blocks_k)
     return der
 
 
@@ -336,7 +336,7 @@ def _jacobian_section(der: Derivation, blocks_k, explicit_j, variant, explicit_d
             jac.steps.append(Step(sp.Derivative(out_base[i], in_base[j], evaluate=False), entry,
                                   f"differentiate the definition of {out_name}_i with respect to {in_name},j",
                                   combine(_entry_checks(entry, blocks_k, explicit_j, r0, c0),
-                                          f"equals the {out_name}/{in_name} block of Matrix.jacobian of the "
+                                          f"equals the {out_name}/{in_name} block of the directly differentiated Jacobian of the "
                                           "explicit block")))
     block_matrix = sp.Matrix(2, 2, [entry_to_block(entries[(o, n)], i, j, vec, vec[S.x2])
                                     for o in ("y1", "y2") for n in ("x1", "x2")])
@@ -346,7 +346,7 @@ def _jacobian_section(der: Derivation, blocks_k, explicit_j, variant, explicit_d
     jac.steps.append(Step(jac_symbol, block_matrix, "collect the entries into k×k blocks: "
                           "rows y1, y2; columns x1, x2",
                           combine(full_checks, "the block matrix, written out component by component, equals "
-                                  "Matrix.jacobian of the explicit block")))
+                                  "the directly differentiated Jacobian of the explicit block")))
     der.results.append(Result("coupling.jacobian", jac_symbol, block_matrix,
                               "the Jacobian as a 2×2 block matrix (each block k×k)"))
     if explicit_dim is not None and explicit_dim <= EXPLICIT_MAX_DIM:
@@ -355,7 +355,7 @@ def _jacobian_section(der: Derivation, blocks_k, explicit_j, variant, explicit_d
         jac.steps.append(Step(Label(f"∂y/∂x (d={explicit_dim})", rf"\left.\frac{{\partial y}}{{\partial x}}\right|_{{d={explicit_dim}}}"), explicit,
                               f"the blocks written out at d = {explicit_dim} (k = {blk.k}) with undefined F_n, G_n",
                               prove_equal(explicit, blk.jacobian(),
-                                          detail="equals Matrix.jacobian of the written-out block")))
+                                          detail="equals the directly differentiated Jacobian of the written-out block")))
     der.data["entries"] = entries
 
 
@@ -397,18 +397,18 @@ def _determinant_section(der: Derivation, blocks_k, explicit_j, S: IndexSymbols 
                   for n in blocks_k}
     det.steps.append(Step(det_J, sp.Determinant(A) * sp.Determinant(D), "block-triangular: ∂y2/∂x1 = 0 (step 1.2)",
                           combine([prove_equal(block_dets[n], generic[n], scope=f"k = {n}") for n in blocks_k],
-                                  "the generic Matrix.det of Matrix.jacobian equals the product of the generic "
+                                  "the generic determinant of the Jacobian equals the product of the generic "
                                   "determinants of its two diagonal blocks")))
     det.steps.append(Step(sp.Determinant(A) * sp.Determinant(D), prod_form,
                           "the diagonal blocks are diagonal matrices: a determinant is the product of the diagonal",
                           combine([prove_equal(blocks_k[n].instantiate(prod_form), block_dets[n], scope=f"k = {n}")
                                    for n in blocks_k],
                                   "equals the product of the generic determinants of the diagonal blocks of "
-                                  "Matrix.jacobian"), continues=True))
+                                  "the directly differentiated Jacobian"), continues=True))
     logdet = _logdet_of_product(prod_form)
     positive = all(e.is_positive for e in (diag_a, diag_d))
     log_check = combine([prove_equal(blocks_k[n].instantiate(logdet), sp.log(sp.Abs(generic[n])), scope=f"k = {n}")
-                         for n in blocks_k], "equals the log of |generic Matrix.det|")
+                         for n in blocks_k], "equals the log of |generic determinant|")
     why = ("every diagonal entry is positive (exp and 1 are positive), so |det| = det and the log of the product "
            "is the sum of the logs" if positive else
            "the log of |det| is the sum of the logs of the absolute values of the diagonal entries (their sign "
@@ -417,18 +417,19 @@ def _determinant_section(der: Derivation, blocks_k, explicit_j, S: IndexSymbols 
     det_closed = sp.exp(logdet)
     det.steps.append(Step(det_J, det_closed, "exponentiate the log-determinant",
                           combine([prove_equal(blocks_k[n].instantiate(det_closed), generic[n], scope=f"k = {n}")
-                                   for n in blocks_k], "equals the generic Matrix.det")))
+                                   for n in blocks_k], "equals the generic determinant")))
     der.results.append(Result("coupling.det", det_J, det_closed, "the determinant of the Jacobian"))
     der.results.append(Result("coupling.logdet", sp.log(sp.Abs(det_J)), logdet, "the log-determinant: a sum of logs"))
     der.data.update({"log_diag_x1": _log_abs(diag_a), "log_diag_x2": _log_abs(diag_d), "logdet": logdet})
 
 
-def _volume_section(der: Derivation) -> None:
-    from .volume import decide_general
+def _volume_section(der: Derivation, blocks_k: dict) -> None:
+    from .volume import volume_part
 
-    verdict = decide_general(der, der.data["logdet"])
     vol = der.section("Volume preservation", "1.3", "The map preserves volume exactly when |det ∂y/∂x| = 1 "
-                      "everywhere, i.e. when the log-determinant vanishes identically.")
+                      "for every x, i.e. when the log-determinant vanishes identically.")
+    steps, verdict = volume_part(der, blocks_k)
+    vol.steps += steps
     vol.text += " " + verdict.reason
     der.results.append(Result("coupling.volume", Label("volume preserving?", r"\text{volume preserving?}"), verdict,
                               "is the block volume preserving?"))

@@ -150,12 +150,12 @@ def derive_user_block(spec: BlockSpec) -> Derivation:
     jac = assemble_jacobian(d["entries"], blk)
     sec.steps.append(Step(Label("∂y/∂x", r"\frac{\partial y}{\partial x}"), jac,
                           "the Jacobian of your block from the block formula",
-                          prove_equal(jac, fwd.jacobian(blk.x), detail="equals Matrix.jacobian of your block")))
+                          prove_equal(jac, fwd.jacobian(blk.x), detail="equals the directly differentiated Jacobian of your block")))
     logdet = sp.expand(blk.instantiate(d["logdet"]))
     sec.steps.append(Step(sp.log(sp.Abs(sp.Function("det")(Label("∂y/∂x", r"\frac{\partial y}{\partial x}")))), logdet,
                           "the log-determinant of your block (a sum of logs)",
                           prove_equal(logdet, sp.log(fwd.jacobian(blk.x).det(method="bareiss")),
-                                      detail="equals the log of the generic Matrix.det of your block's Jacobian")))
+                                      detail="equals the log of the generic determinant of your block's Jacobian")))
     verdict = decide_block(blk, d["logdet"])
     der.results += [Result("coupling.user.inverse", blk.x, inverse, "the inverse of your block"),
                     Result("coupling.user.logdet", Label("log|det|", r"\log\left|\det\frac{\partial y}{\partial x}\right|"),

@@ -109,9 +109,9 @@ def derive_free_energy() -> Derivation:
                                  "integrates to 1, and equals the posterior computed again from the checks' own "
                                  "normal densities")))
 
-    def tidy(e):
+    def tidy(e):  # the terms over τ² collected and factored: the free energy reads in a few terms
         e = sp.expand(sp.expand_log(sp.simplify(e)))
-        return sp.collect(e, [m ** 2, m, v], sp.factor)
+        return sp.collect(e, [tau ** -2], sp.factor)
 
     lhs = tidy(expectation(sp.log(lik), z, m, v) - expectation(sp.log(qd) - sp.log(prior), z, m, v))
     kl_post = sp.simplify(expectation(sp.log(qd) - sp.log(posterior), z, m, v))

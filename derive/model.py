@@ -70,6 +70,17 @@ class Verification:
         return f"checked at {self.scope}" if self.scope else "proof"
 
 
+def decade(value: float) -> int | None:
+    """The least n with |value| <= 10**n: a residual's order of magnitude, which (unlike its last digits)
+    reads the same on every machine.  None for 0 and NaN."""
+    import math
+
+    if value != value or value == 0 or math.isinf(value):
+        return None
+    n = math.ceil(math.log10(abs(value)))
+    return n - 1 if abs(value) <= 10.0 ** (n - 1) else n
+
+
 @dataclass(frozen=True)
 class Given:
     """A definition or assumption of the problem: ``lhs = rhs`` or a statement."""

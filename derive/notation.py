@@ -87,8 +87,12 @@ class ComponentPartial(sp.Function):
         fn, i, j, arg = self.args
         return f"d{printer._print(fn)}_{printer._print(i)}/d{printer._print(arg)}[{printer._print(j)}]"
 
-    def _pretty(self, printer):
-        return pretty_as_text(self)
+    def _pretty(self, printer):  # ∂Gᵢ/∂x₂,ⱼ as a 2-D fraction, like the printed derivatives beside it
+        from .render.printing import pretty_partial
+
+        fn, i, j, arg = self.args
+        return pretty_partial(printer._print(sp.Symbol(f"{fn}_{i}")), printer._print(sp.Indexed(arg, j)),
+                              printer._use_unicode)
 
 
 class VectorFunction(sp.Function):
@@ -168,8 +172,11 @@ class JacobianOf(sp.Function):
         fn, arg = self.args
         return f"d{printer._print(fn)}/d{printer._print(arg)}"
 
-    def _pretty(self, printer):
-        return pretty_as_text(self)
+    def _pretty(self, printer):  # ∂F/∂x₂ as a 2-D fraction
+        from .render.printing import pretty_partial
+
+        fn, arg = self.args
+        return pretty_partial(printer._print(fn), printer._print(arg), printer._use_unicode)
 
 
 class ZeroBlock(sp.Symbol):

@@ -25,7 +25,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 #: the files ``derive all`` writes; an output folder holds nothing else
-OWNED = ("derivations.json", "writeup.tex", "writeup.md", "derive_numeric.py", "writeup.pdf", "manifest.json")
+OWNED = ("derivations.json", "writeup.tex", "writeup.md", "writeup.html", "derive_numeric.py", "writeup.pdf",
+         "manifest.json")
 
 
 class OutputError(Exception):

@@ -6,17 +6,29 @@ gradient (dt/dmu, dt/dsigma) at fixed eps.  r depends on mu and sigma both
 directly (through q's parameters) and through z: the sweep collects both.
 Unbiasedness: E_eps[grad] equals the gradient of the closed form of 2.3;
 the estimator's variance follows by integrating over eps ~ N(0, 1).
+
+Then three estimators built on the sweep (:func:`derive_estimators`):
+
+* the L-sample average (1/L) sum_l g(eps_l) over independent draws: unbiased,
+  variance Var[g]/L (checked by integrating over eps_1, ..., eps_L at L = 2, 3);
+* the score term: the sweep's direct terms r -> mu, r -> sigma (z held fixed), of mean 0;
+* the path-derivative ("sticking the landing") estimator g - score: checked
+  against a stop-gradient derivative; unbiased; its variance, 0 at q = p, and the
+  set of sigma where it is lower than the total gradient's (not everywhere).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import sympy as sp
+from sympy.polys.polyerrors import DomainError, PolificationFailed
 
 from .gaussian import expectation, log_normal_pdf
 from .graph import Graph
-from .model import Derivation, Given, Result, Step
+from .model import Derivation, Given, Result, Step, Verification
 from .notation import Label
 from . import independent
-from .verify import exact, prove_equal
+from .verify import combine, exact, prove_equal
 
 
 def build_graph(prior_mean=0, prior_std=1):
@@ -111,6 +123,10 @@ def derive_reparam(prior_mean=0, prior_std=1, closed_form=None) -> Derivation:
     der.data.update({"grad": (grad_mu, grad_sigma), "mean": (exact_mu, exact_sigma), "variance": (var_mu, var_sigma),
                      "symbols": (mu, sigma, eps), "t": t_composed, "graph": g,
                      "prior": (sp.sympify(prior_mean), sp.sympify(prior_std))})
+    setting = Setting(mu, sigma, eps, N["z"].symbol, (sp.sympify(prior_mean), sp.sympify(prior_std)), definitions,
+                      t_composed, sp.Matrix([grad_mu, grad_sigma]), sp.Matrix([mean_mu, mean_sigma]),
+                      sp.Matrix([var_mu, var_sigma]), sp.Matrix([exact_mu, exact_sigma]), sweep, values)
+    derive_estimators(der, setting)
     return der
 
 
@@ -152,3 +168,336 @@ def _adjoint_steps(sec, g: Graph, sweep, name: str, bars: dict, values: dict, de
                                           detail=f"equals ∂t/∂{name} differentiated directly from equations (2)"),
                               continues=True))
     return bars[name], chain_rule, in_inputs
+
+
+# The L-sample estimator, the score term and the path-derivative ("sticking the landing") estimator ------------
+
+#: the number of draws L, the index l of a draw, and the draws ε_l with their z_l = μ + σ ε_l
+L = sp.Symbol("L", integer=True, positive=True)
+l = sp.Symbol("l", integer=True, positive=True)
+EPS = sp.IndexedBase(sp.Symbol("epsilon", real=True), real=True)
+Z = sp.IndexedBase(sp.Symbol("z", real=True), real=True)
+#: the sample sizes at which the L-sample mean and variance are integrated out draw by draw
+SMALL_L = (2, 3)
+
+
+class Draw(sp.Indexed):
+    """x_l: the quantity x at the l-th draw, printed with the base's own symbol (ε_l, not epsilon[l])."""
+
+    def _latex(self, printer):
+        return rf"{printer._print(self.base.label)}_{{{printer._print(self.indices[0])}}}"
+
+    def _pretty(self, printer):
+        return printer._print(sp.Symbol(f"{self.base.label.name}_{sp.sstr(self.indices[0])}"))
+
+    def _sympystr(self, printer):
+        return f"{printer._print(self.base.label)}_{printer._print(self.indices[0])}"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """What the estimator sections build on: the symbols, the prior (m, λ), equations (2) and t composed from
+    them, the sweep's per-sample gradient with its derived mean and variance, and the closed form's gradient."""
+
+    mu: sp.Symbol
+    sigma: sp.Symbol
+    eps: sp.Symbol
+    z: sp.Symbol
+    prior: tuple
+    definitions: dict
+    t: sp.Expr
+    grad: sp.Matrix
+    mean: sp.Matrix
+    variance: sp.Matrix
+    exact: sp.Matrix
+    sweep: object
+    values: dict
+
+    @property
+    def theta(self) -> tuple:
+        return self.mu, self.sigma
+
+    @property
+    def at_prior(self) -> dict:
+        """q = p: μ = m, σ = λ."""
+        return {self.mu: self.prior[0], self.sigma: self.prior[1]}
+
+
+def _pair(text: str, latex: str) -> sp.Matrix:
+    """The (μ, σ) components of a named quantity: ``text``/``latex`` with {θ} standing for the parameter."""
+    return sp.Matrix([Label(text.format(θ=t), latex.format(θ=x)) for t, x in (("μ", r"\mu"), ("σ", r"\sigma"))])
+
+
+GRAD = _pair("d t/d {θ}", r"\frac{{\partial t}}{{\partial {θ}}}")
+ESTIMATOR = _pair("ĝ_L,{θ}", r"\hat{{g}}_{{L,{θ}}}")
+E_ESTIMATOR = _pair("E[ĝ_L,{θ}]", r"\mathbb{{E}}\left[\hat{{g}}_{{L,{θ}}}\right]")
+V_ESTIMATOR = _pair("Var[ĝ_L,{θ}]", r"\operatorname{{Var}}\left[\hat{{g}}_{{L,{θ}}}\right]")
+SCORE = _pair("d log q/d {θ} at fixed z", r"\left.\frac{{\partial \log q}}{{\partial {θ}}}\right|_{{z}}")
+E_SCORE = _pair("E[d log q/d {θ} at fixed z]",
+                r"\mathbb{{E}}_{{\epsilon}}\left[\left.\frac{{\partial \log q}}{{\partial {θ}}}\right|_{{z}}\right]")
+STL = _pair("g_STL,{θ}", r"g^{{\mathrm{{STL}}}}_{{{θ}}}")
+E_STL = _pair("E[g_STL,{θ}]", r"\mathbb{{E}}_{{\epsilon}}\left[g^{{\mathrm{{STL}}}}_{{{θ}}}\right]")
+V_STL = _pair("Var[g_STL,{θ}]", r"\operatorname{{Var}}_{{\epsilon}}\left[g^{{\mathrm{{STL}}}}_{{{θ}}}\right]")
+V_STL_AT_P = _pair("Var[g_STL,{θ}] at q = p",
+                   r"\left.\operatorname{{Var}}_{{\epsilon}}\left[g^{{\mathrm{{STL}}}}_{{{θ}}}\right]\right|_{{q = p}}")
+V_GAIN = _pair("Var[d t/d {θ}] - Var[g_STL,{θ}]",
+               r"\operatorname{{Var}}_{{\epsilon}}\left[\frac{{\partial t}}{{\partial {θ}}}\right]"
+               r" - \operatorname{{Var}}_{{\epsilon}}\left[g^{{\mathrm{{STL}}}}_{{{θ}}}\right]")
+LOWER = _pair("{{σ > 0 : Var[g_STL,{θ}] < Var[d t/d {θ}]}}",
+              r"\left\{{\sigma > 0 : \operatorname{{Var}}_{{\epsilon}}\left[g^{{\mathrm{{STL}}}}_{{{θ}}}\right]"
+              r" < \operatorname{{Var}}_{{\epsilon}}\left[\frac{{\partial t}}{{\partial {θ}}}\right]\right\}}")
+
+
+def derive_estimators(der: Derivation, st: Setting) -> None:
+    """The L-sample estimator, the score term and the STL estimator: sections, results and data."""
+    estimator, estimator_var = _sample_average_section(der, st)
+    score = _score_section(der, st)
+    stl, stl_var, lower = _stl_section(der, st, score)
+    der.results += [
+        Result("reparam.estimator", ESTIMATOR, estimator,
+               "the average of the per-sample gradient over L independent draws ε_l ~ N(0, 1), z_l = μ + σ ε_l"),
+        Result("reparam.estimator_variance", V_ESTIMATOR, estimator_var,
+               "the L-sample estimator's variance: the per-sample variance over L (its mean is the exact gradient)"),
+        Result("reparam.score", SCORE, score,
+               "the score term: the sweep's direct path from r = log q(z; μ, σ) into μ and σ, z held fixed"),
+        Result("reparam.stl", STL, stl, "the path-derivative (sticking-the-landing) estimator: gradient minus score"),
+        Result("reparam.stl_variance", V_STL, stl_var, "the path-derivative estimator's variance over ε ~ N(0, 1)"),
+        Result("reparam.stl_lower_when", *_lower_result(lower),
+               "where (σ > 0) the path-derivative estimator's variance is strictly lower than the total gradient's, "
+               "component by component; outside this set it is not lower"),
+    ]
+    der.symbols.update({"L": L, "l": l})
+    der.data.update({"estimator": estimator, "estimator_variance": estimator_var, "score": score, "stl": stl,
+                     "stl_variance": stl_var, "stl_lower": lower})
+
+
+# -- the L-sample estimator --------------------------------------------------------------------------------------
+
+def _in_z(st: Setting, expr):
+    """``expr`` (in μ, σ, ε) with μ = z − σε (z = μ + σε solved for μ) put in, kept if that reads shorter."""
+    mu_of_z = sp.solve(sp.Eq(st.z, st.definitions[st.z]), st.mu)[0]
+    rewritten = sp.factor_terms(sp.expand(expr.subs(st.mu, mu_of_z)))
+    return rewritten if sp.count_ops(rewritten) < sp.count_ops(expr) else expr
+
+
+def _direct_gradient(st: Setting) -> sp.Matrix:
+    """(∂t/∂μ, ∂t/∂σ) of t composed from equations (2), differentiated directly."""
+    return sp.Matrix([sp.diff(sp.expand(st.t), v) for v in st.theta])
+
+
+def _with_z(st: Setting, expr):
+    """``expr`` with z = μ + σε from equations (2) put back."""
+    return independent.compose({st.z: st.definitions[st.z]}, expr)
+
+
+def _average_mean(mean: sp.Matrix) -> sp.Matrix:
+    """E[(1/L) Σ_l g(ε_l)] = (1/L) Σ_l E[g(ε_l)] (linearity), each draw having the per-sample mean."""
+    return mean.applyfunc(lambda m: sp.simplify(sp.Sum(m, (l, 1, L)).doit() / L))
+
+
+def _average_variance(variance: sp.Matrix) -> sp.Matrix:
+    """Var[(1/L) Σ_l g(ε_l)] = (1/L²) Σ_l Var[g(ε_l)]: Var[cX] = c² Var[X], and independent draws add variances."""
+    return variance.applyfunc(lambda v: sp.simplify(sp.Sum(v, (l, 1, L)).doit() / L ** 2))
+
+
+def _sample_average_section(der: Derivation, st: Setting):
+    sec = der.section("The L-sample estimator", "2.4",
+                      "The sample average of the per-sample gradient over L independent draws ε_l ~ N(0, 1), "
+                      "z_l = μ + σ ε_l: unbiased, with the per-sample variance divided by L.")
+    grad_z = st.grad.applyfunc(lambda c: _in_z(st, c))
+    sec.steps.append(Step(GRAD, grad_z, "μ = z − σε put into the sweep's gradient: it reads in z and ε",
+                          prove_equal(_with_z(st, grad_z), _direct_gradient(st), allow_numeric=False,
+                                      detail="with z = μ + σε put back, equals (∂t/∂μ, ∂t/∂σ) of t composed from "
+                                             "equations (2), differentiated directly")))
+    terms = grad_z.xreplace({st.z: Draw(Z, l), st.eps: Draw(EPS, l)})
+    estimator = terms.applyfunc(lambda c: sp.Sum(c, (l, 1, L)) / L)
+    direct = _direct_gradient(st).xreplace({st.eps: Draw(EPS, l)})
+    sec.steps.append(Step(ESTIMATOR, estimator, "the per-sample gradient at each draw ε_l, averaged over l = 1, …, L",
+                          prove_equal(estimator.xreplace({Draw(Z, l): st.mu + st.sigma * Draw(EPS, l)}),
+                                      direct.applyfunc(lambda c: sp.Sum(c, (l, 1, L)) / L), allow_numeric=False,
+                                      detail="with z_l = μ + σ ε_l, equals the average of ∂t/∂θ differentiated "
+                                             "directly from equations (2) at ε = ε_l")))
+    moments = {n: _moments_at(st, estimator, n) for n in SMALL_L}
+    mean, variance = _average_mean(st.mean), _average_variance(st.variance)
+    sec.steps.append(Step(E_ESTIMATOR, mean, "linearity: each of the L draws has the per-sample mean, the exact "
+                          "gradient ∂KL/∂θ of the closed form (2.3)",
+                          _at_small_l("the mean", mean, {n: m for n, (m, _) in moments.items()})))
+    sec.steps.append(Step(V_ESTIMATOR, variance, "Var[cX] = c² Var[X] with c = 1/L, and the L independent draws "
+                          "add their variances: Var[ĝ_L] = L Var[g] / L² = Var[g] / L",
+                          _at_small_l("the variance", variance, {n: v for n, (_, v) in moments.items()})))
+    return estimator, variance
+
+
+def _moments_at(st: Setting, estimator: sp.Matrix, n: int):
+    """Mean and variance of the printed estimator at L = n, integrating over ε_1, …, ε_n one at a time as
+    independent standard normals (derive.independent's Gaussian expectation), z_l = μ + σ ε_l."""
+    draws = [Draw(EPS, i) for i in range(1, n + 1)]
+    explicit = estimator.subs(L, n).doit().xreplace({Draw(Z, i): st.mu + st.sigma * Draw(EPS, i)
+                                                     for i in range(1, n + 1)})
+
+    def over_draws(f):
+        for e in draws:
+            f = independent.gaussian_expectation(f, e, 0, 1)
+        return sp.expand(f)
+
+    mean = explicit.applyfunc(over_draws)
+    return mean, (explicit - mean).applyfunc(lambda d: over_draws(sp.expand(d ** 2)))
+
+
+def _at_small_l(what: str, claimed: sp.Matrix, integrated: dict) -> Verification:
+    checks = [exact(f"{what} of the estimator at L = {n}, integrated over "
+                    f"{', '.join(f'ε_{i}' for i in range(1, n + 1))} as independent standard normals, agrees",
+                    claimed.subs(L, n), value, scope=f"L = {n}")
+              for n, value in integrated.items()]
+    return combine(checks, f"{what} of the estimator at L = {', '.join(map(str, integrated))}, integrated over "
+                           "each draw as an independent standard normal, agrees")
+
+
+# -- the score term ----------------------------------------------------------------------------------------------
+
+def _score_terms(st: Setting) -> sp.Matrix:
+    """The sweep's chain-rule terms from r straight into μ̄ and σ̄ (∂r/∂θ, z held fixed), forward values put in."""
+    direct = [dict(st.sweep.terms[name])["r"] for name in ("mu", "sigma")]
+    return sp.Matrix([sp.together(sp.expand(sp.simplify(term.subs(st.values).subs(st.values)))) for term in direct])
+
+
+def _score_by_differentiation(st: Setting) -> sp.Matrix:
+    """∂/∂θ of log N(z; μ, σ²) written with the standard deviation (derive.independent), z a variable of its own
+    held fixed, then z = μ + σε from equations (2)."""
+    zf = sp.Dummy("z", real=True)
+    log_q = sp.expand_log(sp.log(independent.gaussian(zf, st.mu, st.sigma)), force=True)
+    return sp.Matrix([sp.diff(log_q, v) for v in st.theta]).subs(zf, st.definitions[st.z])
+
+
+def _mean_over_z(st: Setting, per_sample: sp.Matrix) -> sp.Matrix:
+    """E over z ~ q = N(μ, σ²) of a per-sample quantity in ε, ε = (z − μ)/σ solved from equations (2): integrated
+    against derive.independent's density over z, not over ε."""
+    zf = sp.Dummy("z", real=True)
+    eps_of_z = sp.solve(sp.Eq(zf, st.definitions[st.z]), st.eps)[0]
+    density = independent.gaussian(zf, st.mu, st.sigma)
+    return per_sample.applyfunc(lambda c: sp.simplify(sp.integrate(sp.expand(c.subs(st.eps, eps_of_z)) * density,
+                                                                   (zf, -sp.oo, sp.oo), conds="none")))
+
+
+def _score_section(der: Derivation, st: Setting) -> sp.Matrix:
+    sec = der.section("The score term", "2.4",
+                      "The part of the sweep's gradient that comes directly from r = log q(z; μ, σ) through q's "
+                      "parameters, z held fixed: the chain-rule terms r → μ and r → σ. Its mean is 0.")
+    score = _score_terms(st)
+    sec.steps.append(Step(SCORE, score, "the sweep's direct terms r → μ and r → σ: ∂r/∂θ with z held fixed, "
+                          "then z = μ + σε",
+                          prove_equal(score, _score_by_differentiation(st), allow_numeric=False,
+                                      detail="equals ∂ log N(z; μ, σ²)/∂θ differentiated with z held fixed, "
+                                             "then z = μ + σε")))
+    mean = score.applyfunc(lambda c: expectation(c, st.eps, 0, 1))
+    sec.steps.append(Step(E_SCORE, mean, "mean over ε ~ N(0, 1) by integration: the score of q has mean 0",
+                          exact("the score integrated over z ~ q = N(μ, σ²) instead of over ε agrees",
+                                mean, _mean_over_z(st, score))))
+    return score
+
+
+# -- the path-derivative (sticking-the-landing) estimator --------------------------------------------------------
+
+def _stop_gradient(st: Setting) -> sp.Matrix:
+    """∂t/∂θ with q's parameters held as separate constants θ' = (μ', σ') (a stop-gradient), then θ' = θ; t written
+    with derive.independent's density and z = μ + σε from equations (2)."""
+    mu_c, sigma_c = sp.Symbol("mu'", real=True), sp.Symbol("sigma'", positive=True)
+    zf = sp.Dummy("z", real=True)
+    t = sp.log(independent.gaussian(zf, mu_c, sigma_c)) - sp.log(independent.gaussian(zf, *st.prior))
+    t = sp.expand_log(t, force=True).subs(zf, st.definitions[st.z])
+    return sp.Matrix([sp.diff(t, v) for v in st.theta]).subs({mu_c: st.mu, sigma_c: st.sigma})
+
+
+def _central_moment(st: Setting, per_sample: sp.Matrix, mean: sp.Matrix) -> sp.Matrix:
+    """E[(g − mean)²] over ε ~ N(0, 1), integrated by a separately written Gaussian expectation."""
+    return sp.Matrix([sp.simplify(independent.gaussian_expectation(sp.expand((g - m) ** 2), st.eps, 0, 1))
+                      for g, m in zip(per_sample, mean)])
+
+
+def _variance(per_sample: sp.Matrix, mean: sp.Matrix, eps) -> sp.Matrix:
+    """E[g²] − E[g]² by integration over ε ~ N(0, 1), expanded."""
+    return sp.Matrix([sp.expand(expectation(g ** 2, eps, 0, 1) - m ** 2) for g, m in zip(per_sample, mean)])
+
+
+def _stl_section(der: Derivation, st: Setting, score: sp.Matrix):
+    sec = der.section("The path-derivative (sticking-the-landing) estimator", "2.4",
+                      "The sweep's gradient minus the score term: only the paths through z remain. It is unbiased "
+                      "(the score has mean 0); its variance vanishes at q = p and is lower than the total "
+                      "gradient's only on part of the σ axis.")
+    stl = (st.grad - score).applyfunc(lambda c: sp.expand(sp.simplify(c)))
+    shown = stl.applyfunc(lambda c: _in_z(st, c))
+    frozen = _stop_gradient(st)
+    sec.steps.append(Step(STL, shown, "the sweep's gradient minus the score term, then μ = z − σε where that "
+                          "reads shorter: only the paths through z are left",
+                          prove_equal(_with_z(st, shown), frozen, allow_numeric=False,
+                                      detail="equals ∂t/∂θ with q's parameters held as separate constants θ' "
+                                             "(stop-gradient), then θ' = θ")))
+    mean = stl.applyfunc(lambda c: expectation(c, st.eps, 0, 1))
+    sec.steps.append(Step(E_STL, mean, "unbiased: the mean over ε ~ N(0, 1) is ∂KL/∂θ of the closed form (2.3)",
+                          exact("E over ε by integration equals the gradient of the closed form", mean, st.exact)))
+    variance = _variance(stl, mean, st.eps)
+    reference = _central_moment(st, frozen, st.exact)
+    sec.steps.append(Step(V_STL, variance, "variance: E[g²] − E[g]² by integration over ε",
+                          exact("E[(g − ∂KL/∂θ)²] of the stop-gradient derivative, integrated by the checks' own "
+                                "route, agrees", variance, reference)))
+    _at_prior_step(sec, st, variance, frozen)
+    return shown, variance, _comparison_steps(sec, st, variance, reference)
+
+
+def _at_prior_step(sec, st: Setting, variance: sp.Matrix, frozen: sp.Matrix) -> None:
+    value = variance.subs(st.at_prior).applyfunc(sp.simplify)
+    at_p = _central_moment(st, frozen.subs(st.at_prior), st.exact.subs(st.at_prior))
+    sec.steps.append(Step(V_STL_AT_P, value, "at q = p (μ = m, σ = λ) the variance above vanishes: "
+                          "the path-derivative estimator is exact for every ε",
+                          exact("the stop-gradient derivative's variance at μ = m, σ = λ, integrated by the "
+                                "checks' own route, agrees", value, at_p)))
+
+
+def _comparison_steps(sec, st: Setting, variance: sp.Matrix, reference: sp.Matrix) -> list:
+    gain = (st.variance - variance).applyfunc(lambda c: sp.factor(sp.simplify(c)))
+    total = _central_moment(st, _direct_gradient(st), st.exact)
+    sec.steps.append(Step(V_GAIN, gain, "the total gradient's variance (above) minus the path-derivative one's",
+                          exact("the same difference with both variances integrated by the checks' own route "
+                                "(∂t/∂θ differentiated directly; the stop-gradient derivative) agrees",
+                                gain, total - reference)))
+    regions = []
+    for label, difference in zip(LOWER, gain):
+        region = sp.solve_univariate_inequality(difference > 0, st.sigma, relational=False,
+                                                domain=sp.Interval.open(0, sp.oo))
+        sec.steps.append(Step(label, region, "solved for σ > 0: where the difference above is positive, the "
+                              "path-derivative estimator's variance is strictly lower; elsewhere it is not",
+                              _sign_table(difference, st.sigma, region)))
+        regions.append(region)
+    return regions
+
+
+def _sign_table(difference, sigma, region) -> Verification:
+    """``region`` = {σ > 0 : difference > 0}, checked without the inequality solver: the difference can change
+    sign on σ > 0 only at a positive real root of its numerator or denominator (found by root isolation), so its
+    sign at one point between consecutive roots decides each piece; at a root it is 0 or undefined."""
+    num, den = sp.fraction(sp.together(difference))
+    if (num.free_symbols | den.free_symbols) - {sigma}:
+        return Verification.unverified("the sign table needs a difference in σ alone (a numeric prior)")
+    try:
+        cuts = sorted({r for p in (num, den) for r in sp.Poly(p, sigma).real_roots() if r.is_positive},
+                      key=lambda r: sp.N(r, 30))
+    except (NotImplementedError, PolificationFailed, DomainError) as exc:
+        return Verification.unverified(f"the roots could not be isolated ({exc})")
+    points = ([cuts[0] / 2] if cuts else [sp.S.One]) + [(a + b) / 2 for a, b in zip(cuts, cuts[1:])] \
+        + ([cuts[-1] + 1] if cuts else [])
+    wrong = [p for p in points if bool(difference.subs(sigma, p) > 0) != bool(region.contains(p))]
+    wrong += [c for c in cuts if region.contains(c) is not sp.false]
+    detail = (f"the sign of the difference between its positive roots ({', '.join(map(sp.sstr, cuts)) or 'none'}), "
+              "found by root isolation, gives the same set")
+    return Verification.unverified(f"{detail}: not at σ = {sp.sstr(wrong[0])}") if wrong \
+        else Verification("exact", True, detail)
+
+
+def _lower_result(regions: list):
+    """(lhs, value) of where the path-derivative estimator's variance is lower: one set if both components agree."""
+    if regions[0] != regions[1]:
+        return sp.Tuple(*LOWER), sp.Tuple(*regions)
+    return Label("{σ > 0 : Var[g_STL,θ] < Var[d t/d θ], θ = μ and σ}",
+                 r"\left\{\sigma > 0 : \operatorname{Var}_{\epsilon}\left[g^{\mathrm{STL}}_{\theta}\right]"
+                 r" < \operatorname{Var}_{\epsilon}\left[\frac{\partial t}{\partial \theta}\right],"
+                 r" \theta = \mu, \sigma\right\}"), regions[0]

@@ -1,6 +1,6 @@
 """``derive all``: print every derivation, run every check, export the writeup.
 
-Outputs (in ``outputs/`` or ``--out``): ``writeup.tex``, ``writeup.md``,
+Outputs (in ``outputs/`` or ``--out``): ``writeup.tex``, ``writeup.md``, ``writeup.html``,
 ``derivations.json`` and, when a LaTeX engine is installed, ``writeup.pdf``.
 Everything is produced in memory, written into a staging folder beside the
 output folder and swapped in as a unit (:mod:`derive.outset`), so a failing
@@ -35,13 +35,14 @@ def build_everything(opts, status=None, build=None):
 
 
 def render_files(derivations) -> dict[str, str]:
-    from .render import latex, markdown, numpy_module
+    from .answer import build as build_document
+    from .render import html, latex, markdown, numpy_module
     from .render.jsonout import SCHEMA_VERSION, derivation_dict, dumps
 
     payload = {"schema_version": SCHEMA_VERSION, "derivations": [derivation_dict(d) for d in derivations]}
-    return {"derivations.json": dumps(payload), "writeup.tex": latex.render_document(derivations),
-            "writeup.md": markdown.render_document(derivations),
-            "derive_numeric.py": numpy_module.render_module(derivations)}
+    doc = build_document(derivations)
+    return {"derivations.json": dumps(payload), "writeup.tex": latex.render(doc), "writeup.md": markdown.render(doc),
+            "writeup.html": html.render(doc), "derive_numeric.py": numpy_module.render_module(derivations)}
 
 
 def compile_pdf(tex: str, scratch: str | None = None) -> tuple[bytes | None, str]:

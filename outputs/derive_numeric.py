@@ -35,8 +35,8 @@ def coupling_logdet(x, F, G, s):
 
 
 def kl_gaussian_standard(mu, sigma):
-    """KL(N(mu, sigma^2) || prior) per dimension (seed 2.3)."""
-    return (1/2)*mu**2 + (1/2)*sigma**2 - numpy.log(sigma) - 1/2
+    """KL(N(mu, sigma^2) || prior) per dimension (seed 2.3), in its stable form (accurate near the prior)."""
+    return (1/2)*mu**2 + (1/2)*(sigma - 1)*(sigma + 1) - 1/2*numpy.log1p((sigma - 1)*(sigma + 1))
 
 
 def reparam_gradient(mu, sigma, epsilon):
@@ -46,4 +46,4 @@ def reparam_gradient(mu, sigma, epsilon):
 
 def free_energy_conjugate(x, m, v, tau):
     """F(q) for p(z) = N(0, 1), p(x|z) = N(x; z, tau^2), q = N(m, v) (seed 2.1)."""
-    return -1/2*m**2*(tau**2 + 1)/tau**2 + m*x/tau**2 - 1/2*v*(tau**2 + 1)/tau**2 - 1/2*(2*tau**2*numpy.log(tau) - tau**2*numpy.log(v) - tau**2 + tau**2*numpy.log(2) + tau**2*numpy.log(numpy.pi) + x**2)/tau**2
+    return -1/2*m**2 - 1/2*v + (1/2)*numpy.log(tau**(-2.0)) + (1/2)*numpy.log(v) - 1/2*numpy.log(numpy.pi) - 1/2*numpy.log(2) + 1/2 - 1/2*(m**2 - 2*m*x + v + x**2)/tau**2

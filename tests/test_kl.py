@@ -52,7 +52,7 @@ def test_the_printed_integrals_are_the_ones_checked():
 
 
 def test_the_printed_steps_of_2_3(der):
-    steps = [step for sec in der.sections if sec.question == "2.3" for step in sec.steps]
+    steps = [step for sec in der.sections if sec.title == "Closed form of KL(q_i || p_i)" for step in sec.steps]
     zz = sp.Symbol("z", real=True)
     for step in steps[:3]:
         integral = step.rhs if isinstance(step.rhs, sp.Integral) else step.lhs
@@ -70,6 +70,17 @@ def test_the_chain_of_2_2_is_printed_as_one_chain(der):
     assert steps[0].lhs == KL(Density.make("q", sp.Symbol("z")), Density.make("p", sp.Symbol("z")))
 
 
+def test_the_parameters_are_named_as_in_the_sheet(der):
+    """q_i = N(μᵢ, σᵢ²) with the index of the dimension; the general q, p carry their own subscripts q and p."""
+    mu, sigma = der.data["mu"], der.data["sigma"]
+    assert (mu.name, sigma.name) == ("mu_i", "sigma_i") and mu.is_real and sigma.is_positive
+    assert [s.name for s in der.data["general_symbols"]] == ["mu_q", "sigma_q", "mu_p", "sigma_p"]
+    assert der.result("kl.closed_form").value.free_symbols == {mu, sigma}
+    assert "standard deviation" in next(s.justification for s in der.steps if s.justification.startswith("the sheet's case"))
+    notes = [g.note for g in der.givens]
+    assert "q = N(mu_q, sigma_q^2) (2.3)" in notes and "p = N(mu_p, sigma_p^2) (2.3)" in notes
+
+
 def test_the_closed_forms_are_printed_term_by_term(der):
     mu, sigma = der.data["mu"], der.data["sigma"]
     half = der.result("kl.closed_form").value
@@ -83,12 +94,13 @@ def test_the_closed_forms_are_printed_term_by_term(der):
 def test_a_worked_example_is_checked_and_printed_with_its_numbers():
     half, three = sp.Rational(1, 2), sp.Integer(3)   # sigma = 3: sigma^2 = 9 is neither 2 sigma nor sigma
     der = klmod.derive_kl(0, 1, example=(half, three))
-    step = der.steps[-1]
-    assert step.verified and step.justification == "worked example: mu = 1/2, sigma = 3"
+    (step,) = [s for s in der.steps if s.justification.startswith("worked example")]
+    assert step.verified and step.justification == "worked example: μᵢ = 1/2, σᵢ = 3"
     # by hand: KL(N(1/2, 9) || N(0, 1)) = (1/4 + 9 - 1)/2 - log 3 = 33/8 - log 3
     assert sp.simplify(der.result("kl.example").value - (sp.Rational(33, 8) - sp.log(3))) == 0
     assert step.lhs == KL(Density.make("N", half, 9), Density.make("N", 0, 1))
-    prior = klmod.derive_kl(1, 3, example=(half, three)).steps[-1]
+    other = klmod.derive_kl(1, 3, example=(half, three))
+    (prior,) = [s for s in other.steps if s.justification.startswith("worked example")]
     assert prior.lhs == KL(Density.make("N", half, 9), Density.make("N", 1, 9)) and prior.verified
     long = sp.Rational(1234567890123456789, 10 ** 18)
     assert klmod._readable(long) == "1.234567890123457" and klmod._readable(half) == "1/2"

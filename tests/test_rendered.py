@@ -19,8 +19,9 @@ from sympy.core.symbol import Str
 from derive.notation import (Component, ComponentPartial, Diag, Hadamard, IdentityBlock, JacobianOf, Label,
                              VectorFunction, ZeroBlock)
 from derive.probability import KL, Density, Expect
-from derive.render.latex import esc
-from derive.render.printing import latex, pretty, text
+from derive.render.latex import esc, inline
+from derive.render.prose import typeset
+from derive.render.printing import DerivePrettyPrinter, latex, pretty, text
 
 pytestmark = [pytest.mark.mutation_coupling, pytest.mark.mutation_variational, pytest.mark.mutation_model]
 
@@ -34,7 +35,8 @@ NAMESPACE.update({cls.__name__: cls for cls in (Component, ComponentPartial, Vec
 
 # The expected LaTeX of three results, spelled out by hand (guards against a wrong printer).
 LITERAL = {
-    "kl.closed_form": r"\frac{\mu^{2}}{2} + \frac{\sigma^{2}}{2} - \log{\left(\sigma \right)} - \frac{1}{2}",
+    "kl.closed_form": (r"\frac{\mu_{i}^{2}}{2} + \frac{\sigma_{i}^{2}}{2} - \log{\left(\sigma_{i} \right)}"
+                       r" - \frac{1}{2}"),
     "reparam.grad_mu": r"\epsilon \sigma + \mu",
     "coupling.logdet": r"\sum_{i=1}^{k} G_{i}\left(x_{2}\right) + \sum_{i=1}^{k} s_{i}",
 }
@@ -109,9 +111,9 @@ def expected(data):
     X1, X2, Y1, Y2, S = (c[n].label for n in ("x1", "x2", "y1", "y2", "s"))  # whole vectors (vector notation)
     F_, G_ = sp.Function("F")(X2), sp.Function("G")(X2)  # element-wise products become scalar products
     kl = _symbols(data, "kl")
-    mu, sigma = _scalar(kl["mu"]), _scalar(kl["sigma"])
-    m1, m2 = sp.symbols("mu_1 mu_2", real=True)
-    s1, s2 = sp.symbols("sigma_1 sigma_2", positive=True)
+    mu, sigma = kl["mu_i"], kl["sigma_i"]  # the sheet's q_i = N(mu_i, sigma_i^2)
+    m1, m2 = sp.symbols("mu_q mu_p", real=True)  # the general KL(N(mu_q, sigma_q^2) || N(mu_p, sigma_p^2))
+    s1, s2 = sp.symbols("sigma_q sigma_p", positive=True)
     r = _symbols(data, "reparam")
     rmu, rsig, eps = r["mu"], r["sigma"], r["epsilon"]
     v = _symbols(data, "vfe")
@@ -127,7 +129,7 @@ def expected(data):
         "kl.closed_form.lhs": KL(Density.make("q_i", z), Density.make("p_i", z)),
         "kl.gaussian": sp.log(s2 / s1) + (s1 ** 2 + (m1 - m2) ** 2) / (2 * s2 ** 2) - sp.Rational(1, 2),
         # printed form of the same value: eval(srepr) would distribute the -1/2 and print differently
-        "kl.gaussian.printed": sp.Add(sp.Mul(sp.Rational(-1, 2), 2 * sp.log(s1) - 2 * sp.log(s2) + 1, evaluate=False),
+        "kl.gaussian.printed": sp.Add(sp.Mul(sp.Rational(1, 2), 2 * sp.log(s2) - 2 * sp.log(s1) - 1, evaluate=False),
                                       sp.expand(s1 ** 2 + (m1 - m2) ** 2) / (2 * s2 ** 2)),
         "kl.gaussian.lhs": KL(q, p),
         "kl.gaussian.q": normal_pdf(z, m1, s1),
@@ -154,22 +156,19 @@ def same(a, b) -> bool:
     return sp.simplify(a - b) == 0
 
 
-def display(doc: str, fmt: str, name: str) -> str:
-    """The display under result ``name``: the first $$ block after `name` (md), or the text up to the
-    end of the first centred equation after \\texttt{name} (tex).  Empty when the result is missing."""
-    marker = f"`{name}`: " if fmt == "md" else rf"\texttt{{{esc(name)}}}: "
-    if marker not in doc:
-        return ""
-    after = doc.split(marker, 1)[1]
+def boxed(doc: str, fmt: str, body: str, plain: bool = False) -> bool:
+    """Whether ``body`` is displayed boxed (or, with ``plain``, also unboxed) as a whole equation:
+    md: its own $$ block; tex: one display."""
+    forms = [rf"\boxed{{{body}}}"] + ([body] if plain else [])
     if fmt == "md":
-        return after.partition("$$\n")[2].partition("\n$$")[0]
-    return after.partition(r"\end{center}")[0]
+        return any(f"$$\n{form}\n$$" in doc for form in forms)
+    return any(rf"{{$\displaystyle {form}$}}" in doc for form in forms)
 
 
 def rendered(doc: str, fmt: str, name: str, lhs: str, rhs: str) -> bool:
-    """Whether result ``name`` is displayed as exactly ``lhs = rhs`` (md: the whole block; tex: boxed)."""
-    shown = display(doc, fmt, name)
-    return shown == f"{lhs} = {rhs}" if fmt == "md" else rf"\boxed{{{lhs} = {rhs}}}$" in shown
+    """Whether result ``name`` is displayed as exactly ``lhs = rhs``: boxed where it is a final answer."""
+    final = name not in ("kl.gaussian", "vfe.conjugate", "kl.example")
+    return boxed(doc, fmt, f"{lhs} = {rhs}", plain=not final)
 
 
 def find_block(output: str, block: str):
@@ -247,10 +246,10 @@ def test_json_inverse_undoes_the_block(results, expected):
 
 
 def test_json_gaussians_are_q_and_p_in_that_order(data, expected):
-    """Catches KL(N1 || N2) rendered with q and p swapped: q(z) must be N(mu_1, sigma_1^2), p(z) N(mu_2, sigma_2^2)."""
+    """Catches KL(N1 || N2) rendered with q and p swapped: q(z) must be N(mu_q, sigma_q^2), p(z) N(mu_p, sigma_p^2)."""
     der = next(d for d in data["derivations"] if d["name"] == "kl")
     givens = {g["lhs"]["text"]: rebuild(g["rhs"]["srepr"]) for g in der["givens"]
-              if "sigma_1" in g["rhs"]["srepr"] or "sigma_2" in g["rhs"]["srepr"]}
+              if "sigma_q" in g["rhs"]["srepr"] or "sigma_p" in g["rhs"]["srepr"]}
     assert same(givens["q(z)"], expected["kl.gaussian.q"])
     assert same(givens["p(z)"], expected["kl.gaussian.p"])
 
@@ -268,7 +267,7 @@ def test_every_result_is_displayed_as_in_the_json(fmt, data, docs, expected):
         for res in der["results"]:
             value = res["value"]
             if "verdict" in value:
-                assert value["condition"]["latex"] in display(docs[fmt], fmt, res["name"]), res["name"]
+                assert boxed(docs[fmt], fmt, value["condition"]["latex"]), res["name"]
                 continue
             rhs = latex(printed_object(res["name"], value, expected)) if res["name"] in RESULTS else value["latex"]
             assert rendered(docs[fmt], fmt, res["name"], res["lhs"]["latex"], rhs), res["name"]
@@ -335,8 +334,8 @@ def test_terminal_kl_shows_the_closed_form(runs, expected):
     want, shown = expected["kl.closed_form"], results_section(runs["kl"])
     where = find_block(shown, pretty(want, WIDTH))
     assert where is not None, shown
-    mid = where[0] + (len(pretty(want, WIDTH).split("\n")) - 1) // 2
-    assert shown.split("\n")[mid][:where[1]] == "KL(q_i(z) || p_i(z)) = "
+    mid = where[0] + DerivePrettyPrinter({"num_columns": WIDTH})._print(want).baseline  # "=" on the baseline
+    assert shown.split("\n")[mid][:where[1]] == "KL(qᵢ(z) ‖ pᵢ(z)) = "
     assert find_block(shown, pretty(-want, WIDTH)) is None
 
 
@@ -377,9 +376,30 @@ def test_tex_prose_keeps_minus_signs(data, docs):
     with_minus = [p for p in prose if "−" in p]
     assert with_minus, "the sheet's variance steps say E[g²] − E[g]²"
     for p in with_minus:
-        assert esc(p).count("+") == p.count("+") and esc(p).count("-") == p.count("-") + p.count("−")
-        assert esc(p) in tex
-    assert r"variance: E[g$^2$] - E[g]$^2$ by integration over $\epsilon$" in tex
+        shown = inline(typeset(p))
+        assert shown.count("+") == p.count("+") and shown.count("-") == p.count("-") + p.count("−"), shown
+        assert shown in tex
+    assert r"variance: $\mathbb{E}[g^{2}] - \mathbb{E}[g]^{2}$ by integration over $\epsilon$" in tex
+
+
+def test_json_text_fields_carry_no_latex(data):
+    """Catches raw LaTeX (\\frac, \\partial, ...) in a text field of derivations.json: justifications, notes,
+    verification details, titles, summaries and expression texts; formulas keep their own latex fields."""
+    def strings(obj, path=()):
+        if isinstance(obj, dict):
+            for key, value in obj.items():
+                if key not in ("latex", "srepr", "tikz"):
+                    yield from strings(value, path + (key,))
+        elif isinstance(obj, list):
+            for n, value in enumerate(obj):
+                yield from strings(value, path + (n,))
+        elif isinstance(obj, str):
+            yield path, obj
+
+    names = {d["name"] for d in data["derivations"]}
+    assert {"coupling", "vfe", "kl", "reparam"} <= names
+    bad = [(p, v) for p, v in strings(data) if re.search(r"\\[A-Za-z]+", v)]
+    assert not bad, bad[:5]
 
 
 def test_json_jacobian_srepr_rebuilds(results):

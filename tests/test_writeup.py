@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-TEXT_FILES = ("derivations.json", "writeup.tex", "writeup.md", "derive_numeric.py")
+TEXT_FILES = ("derivations.json", "writeup.tex", "writeup.md", "writeup.html", "derive_numeric.py")
 
 
 def run(*args, cwd=None):
@@ -45,13 +45,13 @@ def test_json_holds_every_derivation_and_symbol_map(two_runs):
 
 def test_writeup_keeps_feedback_for_the_author(two_runs):
     md = (two_runs[0] / "writeup.md").read_text()
-    feedback = md.split("## 3 Feedback", 1)[1].split("## Numeric cross-checks", 1)[0]
+    feedback = md.split("## 3 Feedback", 1)[1].split("## A Verification log", 1)[0]
     assert "For the author to fill in" in feedback
     questions = [ln for ln in feedback.splitlines() if ln[:2] in ("1.", "2.", "3.", "4.")]
     assert len(questions) == 4 and all(ln.rstrip().endswith(("?", ".")) for ln in questions)
     tex = (two_runs[0] / "writeup.tex").read_text()
-    for label in ("1 Reversible architectures", "2.1 The free energy identity", "2.4 The reparameterisation",
-                  r"\begin{tikzpicture}", r"\boxed"):
+    for label in (r"\section*{1\quad Reversible Architectures}", r"\subsection*{2.1\quad The free energy identity}",
+                  r"\subsection*{2.4\quad Stochastic gradient by backpropagation}", r"\begin{tikzpicture}", r"\boxed"):
         assert label in tex
 
 
@@ -172,10 +172,10 @@ def test_pdf_compiles_and_holds_each_answer(tmp_path):
     assert pdf.exists()
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
     for needle in ("1.1", "1.2", "1.3", "2.1", "2.2", "2.3", "2.4", "volume preserving", "Feedback",
-                   "For the author to fill in", "Numeric cross-checks", "checked at k = 1, 2, 3, 4",
-                   "checked at D = 1, 2, 3", "verified (proof"):
+                   "For the author to fill in", "Numerical cross-checks", "checked at k = 1, 2, 3, 4",
+                   "checked at D = 1, 2, 3", "proof: "):
         assert needle in text, needle
-    assert "UNVERIFIED" not in text
+    assert "unverified" not in text
 
 
 def test_without_a_latex_engine_all_still_writes_and_says_how(tmp_path, monkeypatch, capsys):

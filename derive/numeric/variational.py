@@ -63,7 +63,7 @@ def kl_checks(der, seed: int = 0, n: int = 200_000) -> list[CrossCheck]:
         out.append(CrossCheck.compare(f"KL of two Gaussians (mu1={m1:g}, s1={s1:g}, mu2={m2:g}, s2={s2:g})",
                                       "relative error vs scipy quad",
                                       abs(general(m1, s1, m2, s2) - quad) / max(1.0, abs(quad)), 1e-9))
-    return out
+    return out + _kl_stable_checks(der)
 
 
 def reparam_checks(der, seed: int = 0, n: int = 1_000_000) -> list[CrossCheck]:
@@ -106,4 +106,85 @@ def reparam_checks(der, seed: int = 0, n: int = 1_000_000) -> list[CrossCheck]:
             out.append(CrossCheck.compare(f"Var[d t/d {label}] (mu={m}, sigma={s})",
                                           f"empirical variance, n={n}: |derived - empirical| / SE",
                                           abs(var_est - var) / var_se, Z_BOUND))
+    # the score term, the path-derivative (STL) estimator and the L-sample average, against numeric/estimators.py
+    from . import estimators as ref
+
+    z, size, draws = der.symbols["z"], der.symbols["L"], 4
+    score, stl = ([sp.lambdify((mu, sigma, eps, z), c, "numpy") for c in der.result(name).value]
+                  for name in ("reparam.score", "reparam.stl"))
+    stl_var = [sp.lambdify((mu, sigma), c, "numpy") for c in der.result("reparam.stl_variance").value]
+    avg_var = [sp.lambdify((mu, sigma, size), c, "numpy") for c in der.result("reparam.estimator_variance").value]
+    average = der.result("reparam.estimator").value.subs(size, draws).doit()  # the printed sum at L = 4
+    entries = sorted(average.atoms(sp.Indexed), key=sp.default_sort_key)  # ε_1 ... ε_4, z_1 ... z_4
+    plain = sp.symbols(f"x0:{len(entries)}")
+    avg = [sp.lambdify((mu, sigma, *plain), c.xreplace(dict(zip(entries, plain))), "numpy") for c in average]
+    per_sample, mc = "max |derived - complex-step reference| / max(1, |derived|)", f"Monte Carlo, n={n}"
+    prior = "" if (pm, ps) == (0.0, 1.0) else f", prior N({pm:g}, {ps:g}²)"
+    for m, s in [(0.4, 0.9), (-1.3, 0.35)]:
+        e, rows, where = rng.normal(size=n), rng.normal(size=(n // draws, draws)), f"(μ={m}, σ={s}{prior})"
+        columns = [m + s * rows[:, int(a.indices[0]) - 1] if a.base.label == z else rows[:, int(a.indices[0]) - 1]
+                   for a in entries]
+        r_score, r_stl = ref.score(m, s, e), ref.stl_gradient(m, s, e, (pm, ps))
+        r_avg = ref.sample_average(lambda d: ref.total_gradient(m, s, d, (pm, ps)), rows)
+        for k, name in enumerate(("μ", "σ")):
+            part = f"{name} component {where}"
+            out += [
+                CrossCheck.compare(f"score term per sample, {part}", per_sample,
+                                   ref.relative_error(score[k](m, s, e, m + s * e), r_score[k]), 1e-9),
+                CrossCheck.compare(f"STL gradient per sample, {part}", per_sample,
+                                   ref.relative_error(stl[k](m, s, e, m + s * e), r_stl[k]), 1e-9),
+                CrossCheck.compare(f"{draws}-sample average per set of draws, {part}", per_sample,
+                                   ref.relative_error(avg[k](m, s, *columns), r_avg[k]), 1e-9),
+                CrossCheck.compare(f"score term mean, {part}", f"{mc}: |0 - MC mean| / SE",
+                                   ref.mean_z_score(r_score[k], 0.0, ROUNDING), Z_BOUND),
+                CrossCheck.compare(f"STL gradient mean, {part}", f"{mc}: |exact gradient - MC mean| / SE",
+                                   ref.mean_z_score(r_stl[k], (m_mu, m_sigma)[k](m, s), ROUNDING), Z_BOUND),
+                CrossCheck.compare(f"STL gradient variance, {part}", f"{mc}: |derived - empirical variance| / SE",
+                                   ref.variance_z_score(r_stl[k], stl_var[k](m, s), ROUNDING), Z_BOUND),
+                CrossCheck.compare(f"{draws}-sample average variance, {part}",
+                                   f"{n // draws} sets of {draws} draws: |derived - empirical variance| / SE",
+                                   ref.variance_z_score(r_avg[k], avg_var[k](m, s, draws), ROUNDING), Z_BOUND),
+            ]
     return out
+
+
+#: (offset of mu from the prior mean, sigma over the prior std): next to the prior, where the closed form as
+#: printed loses all relative accuracy, and one point far from it
+STABLE_POINTS = [(0.0, 1 + 1e-8), (0.0, 1 - 1e-7), (1e-9, 1 + 1e-6), (3.0, 1e-3)]
+
+
+def _kl_stable_checks(der) -> list[CrossCheck]:
+    """The stable form (kl.stable) against 50-digit arithmetic; what the closed form gives is recorded beside."""
+    mu, sigma = der.data["mu"], der.data["sigma"]
+    pm, ps = (float(v) for v in der.data["prior"])
+    stable = sp.lambdify((mu, sigma), der.result("kl.stable").value, "numpy")
+    naive = sp.lambdify((mu, sigma), der.result("kl.closed_form").value, "numpy")
+    out = []
+    for offset, ratio in STABLE_POINTS:
+        m, s = pm + offset * ps, ratio * ps
+        truth = _kl_50_digits(m, s, pm, ps)
+        got, printed = float(stable(m, s)), float(naive(m, s))
+        method = (f"relative error vs 50-digit mpmath of log(λ/σ) + ((μ − m)² + σ²)/(2λ²) − 1/2 = {truth:.6g}; "
+                  f"the closed form as printed {_accuracy(printed, truth)} here")
+        out.append(CrossCheck.compare(f"KL stable form (mu={m:.10g}, sigma={s:.10g})", method,
+                                      abs(got - truth) / truth, 1e-6))
+    return out
+
+
+def _accuracy(value: float, truth: float) -> str:
+    """How far a float result is from the truth, as an order of magnitude (the same on every machine)."""
+    from ..model import decade
+
+    if value == 0:
+        return "gives 0 (relative error 1)"
+    lost = abs(value - truth) / truth
+    return "is exact" if lost == 0 else f"has relative error ≤ 1e{decade(lost)}"
+
+
+def _kl_50_digits(m: float, s: float, pm: float, ps: float) -> float:
+    """KL(N(m, s²) || N(pm, ps²)) in 50-digit arithmetic at exactly these floats, written out by hand."""
+    import mpmath
+
+    with mpmath.workdps(50):
+        m, s, pm, ps = (mpmath.mpf(v) for v in (m, s, pm, ps))
+        return float(mpmath.log(ps / s) + ((m - pm) ** 2 + s ** 2) / (2 * ps ** 2) - mpmath.mpf(1) / 2)

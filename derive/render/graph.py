@@ -1,7 +1,6 @@
 """The computation graph of a derivation, drawn: Graphviz DOT, TikZ, and an indented text tree."""
 from __future__ import annotations
 
-import sympy as sp
 
 
 def to_dot(graph) -> str:
@@ -39,12 +38,16 @@ def to_tikz(graph) -> str:
 
 
 def text_tree(graph, output: str) -> str:
-    """The graph as an indented tree, from the output back to the inputs."""
+    """The graph as an indented tree, from the output back to the inputs, each node in mathematics
+    (z = ε⋅σ + μ, μ (input)), not Python syntax."""
+    from .printing import linear
+
     lines = []
 
     def walk(name, indent):
         n = graph.nodes[name]
-        lines.append("  " * indent + f"{n.name} = {sp.sstr(n.expr) if n.expr is not None else '(input)'}")
+        node = linear(n.symbol)
+        lines.append("  " * indent + (f"{node} = {linear(n.expr)}" if n.expr is not None else f"{node} (input)"))
         for p in n.parents:
             walk(p, indent + 1)
 

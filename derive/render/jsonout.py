@@ -7,9 +7,9 @@ import math
 import sympy as sp
 
 from ..model import CrossCheck, Derivation, Verdict, Verification
-from .printing import latex, text
+from .printing import latex, plain_text, text
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def expression(expr) -> dict:
@@ -21,39 +21,64 @@ def number(x: float | None) -> float | None:
     return x if x is None or math.isfinite(x) else None
 
 
+def bound(x: float | None) -> float | None:
+    """A residual as the power of ten above it (0 stays 0): what is recorded reads the same on every
+    machine, where the last digits of a residual do not."""
+    from ..model import decade
+
+    if x is None or not math.isfinite(x) or x == 0:
+        return number(x)
+    return float(f"1e{decade(x)}")
+
+
+def prose(value):
+    """A text field for readers: any LaTeX command in it turned into Unicode (formulas keep their own
+    ``latex`` fields), in strings nested in lists and dicts too."""
+    if isinstance(value, str):
+        return plain_text(value)
+    if isinstance(value, dict):
+        return {k: prose(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [prose(v) for v in value]
+    return value
+
+
 def verification(v: Verification) -> dict:
-    return {"method": v.method, "passed": v.passed, "label": v.label, "scope": v.scope, "detail": v.detail,
-            "residual": number(v.residual), "tolerance": number(v.tolerance), "points": v.points}
+    return {"method": v.method, "passed": v.passed, "label": prose(v.label), "scope": prose(v.scope),
+            "detail": prose(v.detail),
+            "residual": bound(v.residual), "tolerance": number(v.tolerance), "points": v.points}
 
 
 def check(c: CrossCheck) -> dict:
-    return {"name": c.name, "compared_with": c.method, "residual": number(c.residual),
+    return {"name": prose(c.name), "compared_with": prose(c.method), "residual": bound(c.residual),
             "tolerance": number(c.tolerance), "passed": c.passed}
 
 
 def _value(value) -> dict:
     if isinstance(value, Verdict):
-        return {"verdict": value.answer, "question": value.question, "reason": value.reason,
+        return {"verdict": value.answer, "question": prose(value.question), "reason": prose(value.reason),
                 "condition": expression(value.condition),
-                "evidence": json.loads(json.dumps(value.evidence, default=str))}
+                "evidence": prose(json.loads(json.dumps(value.evidence, default=str)))}
     return expression(value)
 
 
 def derivation_dict(der: Derivation, include_checks: bool = True) -> dict:
     out = {
         "name": der.name,
-        "title": der.title,
-        "summary": der.summary,
-        "givens": [{"lhs": expression(g.lhs), "rhs": expression(g.rhs), "note": g.note} for g in der.givens],
+        "title": prose(der.title),
+        "summary": prose(der.summary),
+        "givens": [{"lhs": expression(g.lhs), "rhs": expression(g.rhs), "note": prose(g.note)}
+                   for g in der.givens],
         "sections": [
-            {"question": s.question, "title": s.title, "text": s.text,
-             "steps": [{"lhs": expression(st.lhs), "rhs": expression(st.rhs), "justification": st.justification,
-                        "verified": st.verified, "verification": verification(st.verification)}
+            {"question": s.question, "title": prose(s.title), "text": prose(s.text),
+             "steps": [{"lhs": expression(st.lhs), "rhs": expression(st.rhs),
+                        "justification": prose(st.justification), "verified": st.verified,
+                        "verification": verification(st.verification)}
                        for st in s.steps]}
             for s in der.sections
         ],
-        "results": [{"name": r.name, "description": r.description, "lhs": expression(r.lhs), "value": _value(r.value)}
-                    for r in der.results],
+        "results": [{"name": r.name, "description": prose(r.description), "lhs": expression(r.lhs),
+                     "value": _value(r.value)} for r in der.results],
         "symbols": {name: {"srepr": sp.srepr(obj), "latex": latex(obj)} for name, obj in sorted(der.symbols.items())},
         "all_verified": der.all_verified,
         "figures": _figures(der),

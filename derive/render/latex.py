@@ -1,44 +1,38 @@
-"""The LaTeX renderer: a complete article answering the seed's questions.
+"""The LaTeX renderer: the writeup (:mod:`derive.answer`) as a complete article.
 
-Every formula comes from the derivation objects through SymPy's LaTeX
-printer; the text around them is a fixed template.  Wide equations are
-scaled to the line width (adjustbox), so nothing runs off the page.
+Every formula is printed from its SymPy object by SymPy's LaTeX printer
+(:mod:`derive.render.printing`); prose mathematics is inline math.  Wide
+equations are scaled to fit the line (adjustbox); the mark after an equation
+links (hyperref) to the appendix entry that says how it was checked.
 """
 from __future__ import annotations
 
 import re
 
-from ..model import Derivation, Verdict
+from ..document import Display, Document, GraphFigure, Math, Para, Section, Table, Template, TeX
 from .printing import latex
 
-PREAMBLE = r"""\documentclass[11pt]{article}
-\usepackage[margin=2.2cm]{geometry}
+PREAMBLE = r"""\documentclass[10pt]{article}
+\usepackage[margin=2cm]{geometry}
 \usepackage{amsmath,amssymb}
 \usepackage{adjustbox}
-\usepackage{booktabs,longtable}
+\usepackage{booktabs,longtable,array}
 \usepackage{tikz}
 \usepackage{xcolor}
 \usepackage[T1]{fontenc}
 \usepackage{lmodern}
+\usepackage[colorlinks=true,linkcolor=green!40!black,urlcolor=blue]{hyperref}
 \allowdisplaybreaks
-\newcommand{\verified}[1]{\textcolor{green!50!black}{\checkmark~verified (#1)}}
-\newcommand{\unverified}[1]{\textcolor{red}{\textbf{UNVERIFIED}: #1}}
-\title{Deep Learning Homework 4: reversible blocks and variational free energy}
-\author{\textit{(author)}}
-\date{}
-\begin{document}
-\maketitle
-\noindent Every formula below was derived by SymPy from the definitions in the problem, every step was
-checked by machine (the method is named beside it), and every final result was compared with independent
-numpy code (Appendix~\ref{app:checks}). Where the sheet's prose differs from its equation (1) (the prose
-multiplies by $\exp(F(x_2))$), equation (1) is followed.
+\setlength{\parindent}{0pt}
+\setlength{\parskip}{3pt}
+\newcommand{\checkmarkref}[2]{\hyperlink{#1}{\textcolor{green!40!black}{\checkmark\,#2}}}
+\newcommand{\unverifiedref}[2]{\hyperlink{#1}{\textcolor{red}{\textbf{unverified}\,#2}}}
 """
-
 
 _GREEK = {"μ": r"\mu", "σ": r"\sigma", "ε": r"\epsilon", "τ": r"\tau", "δ": r"\delta", "λ": r"\lambda"}
 _SYMBOLS = {"∘": r"$\circ$", **{g: f"${tex}$" for g, tex in _GREEK.items()}, "∂": r"$\partial$", "≠": r"$\neq$",
             "→": r"$\to$", "×": r"$\times$", "∫": r"$\int$", "²": r"$^2$", "−": "-", "≡": r"$\equiv$",
-            "≤": r"$\leq$", "√": r"$\surd$", "≥": r"$\geq$"}
+            "≤": r"$\leq$", "√": r"$\surd$", "≥": r"$\geq$", "✓": r"$\checkmark$", "…": r"\dots{}"}
 
 
 def esc(text: str) -> str:
@@ -52,100 +46,97 @@ def esc(text: str) -> str:
     return out
 
 
-def equation(lhs, rhs, boxed: bool = False, chained: bool = False) -> str:
-    """A displayed ``lhs = rhs``; ``chained``: the lhs is the previous line's rhs and is left out."""
-    body = f"= {latex(rhs)}" if chained else f"{latex(lhs)} = {latex(rhs)}"
-    if boxed:
-        body = rf"\boxed{{{body}}}"
-    return ("\\begin{center}\\adjustbox{max width=\\linewidth}{$\\displaystyle " + body + "$}\\end{center}\n")
+def inline(parts) -> str:
+    out = []
+    for piece in parts:
+        if isinstance(piece, Math):
+            out.append(f"${latex(piece.expr)}$")
+        elif isinstance(piece, TeX):
+            out.append(f"${piece.latex}$")
+        else:
+            out.append(esc(piece))
+    return "".join(out)
 
 
-def _mark(step) -> str:
-    v = step.verification
-    if step.verified:
-        return rf"\verified{{{esc(v.label)}: {esc(v.detail)}}}"
-    return rf"\unverified{{{esc(v.detail)}}}"
+def equation_body(d: Display) -> str:
+    body = f"{d.relation} {latex(d.rhs)}" if d.chained else f"{latex(d.lhs)} {d.relation} {latex(d.rhs)}"
+    return rf"\boxed{{{body}}}" if d.boxed else body
 
 
-def _verdict(v: Verdict) -> str:
-    lines = [rf"\noindent\textbf{{{esc(v.question)}}} \textbf{{{v.answer}}}. {esc(v.reason)}", "",
-             r"\noindent Condition for volume preservation:", equation(v.condition.lhs, v.condition.rhs)]
-    if v.evidence:
-        lines.append(r"\begin{itemize}")
-        for key, value in v.evidence.items():
-            lines.append(rf"\item {esc(str(key))}: {esc(str(value))}")
-        lines.append(r"\end{itemize}")
-    return "\n".join(lines) + "\n"
+def _marks(d: Display) -> str:
+    return r"\,".join((r"\checkmarkref" if m.verified else r"\unverifiedref") + f"{{{m.anchor}}}{{{m.label}}}"
+                      for m in d.marks)
 
 
-def derivation_body(der: Derivation) -> str:
-    out = [esc(der.summary), "", r"\paragraph{Given.}"]
-    for g in der.givens:
-        out.append(equation(g.lhs, g.rhs) + rf"\noindent\textit{{{esc(g.note)}}}" + "\n")
-    for sec, rows in der.numbered():
-        out.append(rf"\subsection*{{{sec.question}\quad {esc(sec.title)}}}")
-        if sec.text:
-            out.append(esc(sec.text) + "\n")
-        for label, step in rows:
-            out.append(rf"\noindent\textbf{{({label})}} {esc(step.justification)}")
-            out.append(equation(step.lhs, step.rhs, chained=step.continues))
-            out.append(r"\noindent{\small " + _mark(step) + "}\n")
-    if "adjoints" in der.figures:
-        out.append(r"\paragraph{Adjoint table.} Reverse order; each adjoint collects one chain-rule term per child.")
-        out.append(r"\begin{center}\renewcommand{\arraystretch}{2.2}\adjustbox{max width=\linewidth}{$\begin{array}{lll}"
-                   r"\text{adjoint} & \text{chain rule} & \text{value}\\ \hline")
-        for bar, rule, value in der.figures["adjoints"]:
-            out.append(rf"\displaystyle {latex(bar)} & \displaystyle {latex(rule)} & \displaystyle {latex(value)}\\")
-        out.append(r"\end{array}$}\end{center}" + "\n")
-    if "graph" in der.figures:
-        from .graph import to_tikz
-
-        out.append(r"\begin{figure}[h]\centering" + "\n" + to_tikz(der.figures["graph"][0])
-                   + r"\caption{Computation graph of equations (2): inputs in boxes.}\end{figure}" + "\n")
-    out.append(r"\subsection*{Results}")
-    for res in der.results:
-        out.append(rf"\noindent\texttt{{{esc(res.name)}}}: {esc(res.description)}")
-        out.append(_verdict(res.value) if isinstance(res.value, Verdict) else equation(res.lhs, res.value, boxed=True))
-    return "\n".join(out) + "\n"
+def display(d: Display) -> str:
+    target = rf"\hypertarget{{{d.anchor}}}{{}}" if d.anchor else ""
+    eq = r"\adjustbox{max width=0.84\linewidth}{$\displaystyle " + equation_body(d) + "$}"
+    marks = rf"\makebox[0pt][r]{{\footnotesize {_marks(d)}}}" if d.marks else ""
+    return (rf"{target}\par\smallskip\noindent\makebox[\linewidth]{{\hfill{eq}\hfill{marks}}}\par\smallskip" + "\n")
 
 
-SECTIONS = [("coupling", "1 Reversible architectures (1.1 inverse, 1.2 Jacobian, 1.3 determinant and volume)"),
-            ("vfe", "2.1 The free energy identity"),
-            ("kl", "2.2 and 2.3 The KL of factorised Gaussians and its closed form"),
-            ("reparam", "2.4 The reparameterisation gradient by backpropagation")]
-
-FEEDBACK = r"""\section*{3 Feedback}
-\noindent\fbox{\parbox{0.95\linewidth}{\textbf{For the author to fill in.} These questions ask for your own
-opinions; nothing here is generated.}}
-\begin{enumerate}
-\item What aspects of the written and programming homeworks did you enjoy for this course?\\[3em]
-\item What aspects of the written and programming homeworks did you hate for this course?\\[3em]
-\item Suggestions for what you would like to modify in the homeworks.\\[3em]
-\item Suggestions for course content/lecture slides and topics.\\[3em]
-\end{enumerate}
-"""
-
-
-def checks_appendix(derivations) -> str:
-    rows = [r"\appendix", r"\section{Numeric cross-checks}\label{app:checks}",
-            r"{\small\begin{longtable}{p{5.2cm}p{6.2cm}rrl}", r"\toprule check & compared with & residual & tolerance & \\",
-            r"\midrule"]
-    for der in derivations:
-        for c in der.checks:
-            rows.append(rf"{esc(c.name)} & {esc(c.method)} & {c.residual:.2e} & {c.tolerance:.0e} & "
-                        + ("pass" if c.passed else r"\textbf{FAIL}") + r" \\")
+def table(t: Table) -> str:
+    total = 0.96
+    cols = "".join(rf">{{\raggedright\arraybackslash}}p{{{w * total:.2f}\linewidth}}" for w in t.widths) \
+        if t.widths else t.align
+    rows = [rf"{{\small\begin{{longtable}}{{{cols}}}", r"\toprule " + " & ".join(esc(h) for h in t.header) + r" \\",
+            r"\midrule\endhead"]
+    for row in t.rows:
+        cells = [inline(cell if isinstance(cell, tuple) else (cell,)) for cell in row]
+        if not t.widths:
+            cells = [rf"$\displaystyle {c[1:-1]}$" if c.startswith("$") and c.endswith("$") else c for c in cells]
+        rows.append(" & ".join(cells) + r" \\[4pt]")
     rows += [r"\bottomrule", r"\end{longtable}}"]
     return "\n".join(rows) + "\n"
 
 
-def render_document(derivations) -> str:
-    by_name = {d.name: d for d in derivations}
-    parts = [PREAMBLE]
-    for name, title in SECTIONS:
-        if name in by_name:
-            parts.append(rf"\section*{{{esc(title)}}}")
-            parts.append(derivation_body(by_name[name]))
-    parts.append(FEEDBACK)
-    parts.append(checks_appendix(derivations))
+def figure(f: GraphFigure) -> str:
+    from .graph import to_tikz
+
+    return (r"\begin{figure}[h]\centering" + "\n" + to_tikz(f.graph) + rf"\caption{{{inline(f.caption)}}}"
+            + r"\end{figure}" + "\n")
+
+
+def template(t: Template) -> str:
+    items = "\n".join(rf"\item {esc(q)}\\[3em]" for q in t.questions)
+    return (rf"\noindent\fbox{{\parbox{{0.95\linewidth}}{{\textbf{{{esc(t.notice)}}}}}}}" + "\n"
+            + r"\begin{enumerate}" + "\n" + items + "\n" + r"\end{enumerate}" + "\n")
+
+
+def block(b) -> str:
+    if isinstance(b, Para):
+        lead = rf"\textbf{{{esc(b.lead)}}} " if b.lead else ""
+        return lead + inline(b.parts) + "\n"
+    if isinstance(b, Display):
+        return display(b)
+    if isinstance(b, Table):
+        return table(b)
+    if isinstance(b, GraphFigure):
+        return figure(b)
+    if isinstance(b, Template):
+        return template(b)
+    raise TypeError(f"no LaTeX for {type(b).__name__}")
+
+
+def section(sec: Section, depth: int) -> str:
+    command = ("section", "subsection", "subsubsection")[min(depth, 2)]
+    out = [r"\clearpage" if sec.new_page else "",
+           rf"\{command}*{{{sec.number}\quad {esc(sec.title)}}}\label{{{sec.anchor}}}"]
+    out += [block(b) for b in sec.blocks]
+    out += [section(child, depth + 1) for child in sec.children]
+    return "\n".join(x for x in out if x) + "\n"
+
+
+def render(doc: Document) -> str:
+    parts = [PREAMBLE, rf"\title{{{esc(doc.title)}}}", r"\author{}", r"\date{}", r"\begin{document}", r"\maketitle",
+             r"\vspace{-3em}"]
+    parts += [block(b) for b in doc.intro]
+    parts += [section(sec, 0) for sec in doc.sections]
     parts.append(r"\end{document}" + "\n")
     return "\n".join(parts)
+
+
+def render_document(derivations) -> str:
+    from ..answer import build
+
+    return render(build(derivations))

@@ -1,63 +1,106 @@
-"""The Markdown renderer: the same content with $...$ / $$...$$ math."""
+"""The Markdown renderer: the writeup (:mod:`derive.answer`) with $...$ / $$...$$ math.
+
+Each displayed equation is followed by its marks, links to the appendix
+entries (``<a id="v-1-1-2">``) that say how it was checked; the computation
+graph is a Mermaid diagram.
+"""
 from __future__ import annotations
 
-from ..model import Derivation, Verdict
+from ..document import Display, Document, GraphFigure, Math, Para, Section, Table, Template, TeX
+from ..model import Derivation
 from .printing import latex
 
 
-def _eq(lhs, rhs, chained: bool = False) -> str:
-    body = f"= {latex(rhs)}" if chained else f"{latex(lhs)} = {latex(rhs)}"
-    return f"$$\n{body}\n$$\n"
-
-
-def render_derivation(der: Derivation) -> str:
-    out = [f"## {der.title}", "", der.summary, "", "**Given**", ""]
-    for g in der.givens:
-        out += [_eq(g.lhs, g.rhs), f"*{g.note}*", ""]
-    for sec, rows in der.numbered():
-        out += [f"### {sec.question} {sec.title}", "", sec.text, ""]
-        for label, step in rows:
-            v = step.verification
-            mark = f"✓ verified ({v.label}): {v.detail}" if step.verified else f"✗ **UNVERIFIED**: {v.detail}"
-            out += [f"**({label})** {step.justification}", "", _eq(step.lhs, step.rhs, step.continues), mark, ""]
-    if "adjoints" in der.figures:
-        out += ["**Adjoint table** (reverse order; each adjoint collects one chain-rule term per child)", "",
-                "| adjoint | chain rule | value |", "| --- | --- | --- |"]
-        out += [f"| ${latex(b)}$ | ${latex(r)}$ | ${latex(v)}$ |" for b, r, v in der.figures["adjoints"]]
-        out.append("")
-    if "graph" in der.figures:
-        from .graph import to_dot
-
-        out += ["Computation graph (Graphviz DOT):", "", "```dot", to_dot(der.figures["graph"][0]).rstrip(), "```", ""]
-    out += ["### Results", ""]
-    for res in der.results:
-        out += [f"`{res.name}`: {res.description}", ""]
-        if isinstance(res.value, Verdict):
-            v = res.value
-            out += [f"**{v.question}** **{v.answer}**. {v.reason}", "", _eq(v.condition.lhs, v.condition.rhs)]
-            out += [f"- {k}: {val}" for k, val in v.evidence.items()] + [""]
+def inline(parts) -> str:
+    out = []
+    for piece in parts:
+        if isinstance(piece, Math):
+            out.append(f"${latex(piece.expr)}$")
+        elif isinstance(piece, TeX):
+            out.append(f"${piece.latex}$")
         else:
-            out.append(_eq(res.lhs, res.value))
-    return "\n".join(out) + "\n"
+            out.append(piece.replace("*", r"\*").replace("|", "&#124;").replace("<", "&lt;"))
+    return "".join(out)
+
+
+def equation_body(d: Display) -> str:
+    body = f"{d.relation} {latex(d.rhs)}" if d.chained else f"{latex(d.lhs)} {d.relation} {latex(d.rhs)}"
+    return rf"\boxed{{{body}}}" if d.boxed else body
+
+
+def display(d: Display) -> str:
+    out = [f'<a id="{d.anchor}"></a>', ""] if d.anchor else []
+    out += ["$$", equation_body(d), "$$", ""]
+    if d.marks:
+        out += [" ".join(f"[{'✓' if m.verified else '✗ unverified'} {m.label}](#{m.anchor})" for m in d.marks), ""]
+    return "\n".join(out)
+
+
+def table(t: Table) -> str:
+    rows = ["| " + " | ".join(t.header) + " |", "| " + " | ".join("---" for _ in t.header) + " |"]
+    for row in t.rows:
+        rows.append("| " + " | ".join(inline(c if isinstance(c, tuple) else (c,)) for c in row) + " |")
+    return "\n".join(rows) + "\n"
+
+
+def figure(f: GraphFigure) -> str:
+    lines = ["```mermaid", "graph LR"]
+    for n in f.graph.nodes.values():
+        shape = f'{n.name}["{_glyph(n)}"]' if n.expr is None else f'{n.name}(("{_glyph(n)}"))'
+        lines.append(f"  {shape}")
+    for n in f.graph.nodes.values():
+        lines += [f"  {p} --> {n.name}" for p in n.parents]
+    return "\n".join(lines + ["```", "", f"*{inline(f.caption)}*", ""])
+
+
+def _glyph(node) -> str:
+    from .prose import GREEK
+
+    names = {tex: uni for uni, tex in GREEK.items()}
+    return names.get(node.latex, node.latex)
+
+
+def template(t: Template) -> str:
+    return "\n".join([f"> **{t.notice}**", ""] + [f"{n}. {q}" for n, q in enumerate(t.questions, 1)]) + "\n"
+
+
+def block(b) -> str:
+    if isinstance(b, Para):
+        lead = f"**{b.lead}** " if b.lead else ""
+        return lead + inline(b.parts) + "\n"
+    if isinstance(b, Display):
+        return display(b)
+    if isinstance(b, Table):
+        return table(b)
+    if isinstance(b, GraphFigure):
+        return figure(b)
+    if isinstance(b, Template):
+        return template(b)
+    raise TypeError(f"no Markdown for {type(b).__name__}")
+
+
+def section(sec: Section, depth: int) -> str:
+    out = [f"{'#' * (depth + 2)} {sec.number} {sec.title}", ""]
+    out += [block(b) for b in sec.blocks]
+    out += [section(child, depth + 1) for child in sec.children]
+    return "\n".join(out)
+
+
+def render(doc: Document) -> str:
+    out = [f"# {doc.title}", ""] + [block(b) for b in doc.intro] + [section(s, 0) for s in doc.sections]
+    return "\n".join(out).rstrip("\n") + "\n"
 
 
 def render_document(derivations) -> str:
-    out = ["# Deep Learning Homework 4: reversible blocks and variational free energy", "",
-           "Every formula was derived by SymPy from the definitions, every step checked by machine, "
-           "every result compared with independent numpy code (table at the end). Where the sheet's prose differs "
-           "from its equation (1) (the prose multiplies by exp(F(x2))), equation (1) is followed.", ""]
-    for der in derivations:
-        out.append(render_derivation(der))
-    out += ["## 3 Feedback", "", "> **For the author to fill in.** These questions ask for your own opinions; "
-            "nothing here is generated.", "",
-            "1. What aspects of the written and programming homeworks did you enjoy for this course?",
-            "2. What aspects of the written and programming homeworks did you hate for this course?",
-            "3. Suggestions for what you would like to modify in the homeworks.",
-            "4. Suggestions for course content/lecture slides and topics.", "",
-            "## Numeric cross-checks", "", "| check | compared with | residual | tolerance | pass |",
-            "| --- | --- | --- | --- | --- |"]
-    for der in derivations:
-        for c in der.checks:
-            out.append(f"| {c.name} | {c.method.replace('|', '&#124;')} | {c.residual:.2e} | {c.tolerance:.0e} | "
-                       f"{'pass' if c.passed else '**FAIL**'} |")
-    return "\n".join(out) + "\n"
+    from ..answer import build
+
+    return render(build(derivations))
+
+
+def render_derivation(der: Derivation) -> str:
+    """One derivation as Markdown (a notebook's view of it): its log, step by step."""
+    from ..answer import verification_log
+
+    log = verification_log([der], der.name)
+    log.title = der.title
+    return section(log, 0)

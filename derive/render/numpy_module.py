@@ -69,10 +69,11 @@ def coupling_logdet(x, F, G, s):
 
 ''')
     if "kl" in by:
-        closed_form = by["kl"].result("kl.closed_form").value
+        kl = by["kl"]
+        names = {kl.data["mu"]: sp.Symbol("mu"), kl.data["sigma"]: sp.Symbol("sigma")}  # the arguments below
         parts.append(f'''def kl_gaussian_standard(mu, sigma):
-    """KL(N(mu, sigma^2) || prior) per dimension (seed 2.3)."""
-    return {_code(closed_form)}
+    """KL(N(mu, sigma^2) || prior) per dimension (seed 2.3), in its stable form (accurate near the prior)."""
+    return {_code(kl.result("kl.stable").value.xreplace(names))}
 
 
 ''')

@@ -10,6 +10,7 @@ import re
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.pretty.pretty import PrettyPrinter
+from sympy.printing.pretty.pretty_symbology import pretty_symbol, vobj
 from sympy.printing.str import StrPrinter
 
 
@@ -57,6 +58,10 @@ class DeriveLatexPrinter(LatexPrinter):
             return rf"{out}^{{{exp}}}" if exp else out
         return super()._print_Function(expr, exp=exp)
 
+    def _print_Determinant(self, expr):
+        """det(A), never |A|: bars are kept for the absolute value."""
+        return rf"\det\left({self._print(expr.arg)}\right)"
+
     def _print_Derivative(self, expr):
         parts = self._vector_call(expr.expr)
         if parts is not None and len(expr.variables) == 1:
@@ -69,8 +74,409 @@ class DeriveLatexPrinter(LatexPrinter):
 
 _SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
+# Unicode subscripts and superscripts (a character without one makes the whole index 2-D)
+_SUB_CHARS = dict(zip("0123456789+-=()aehijklmnoprstuvxβγρφχ,",
+                      "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓᵦᵧᵨᵩᵪ,"))
+_SUP_CHARS = dict(zip("0123456789+-=()in", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁱⁿ"))
+
+
+def unicode_sub(text: str):
+    """``text`` in Unicode subscript characters, or None where one of them has none."""
+    if not text or any(ch not in _SUB_CHARS for ch in text):
+        return None
+    return "".join(_SUB_CHARS[ch] for ch in text)
+
+
+def unicode_sup(text: str):
+    """``text`` in Unicode superscript characters, or None where one of them has none."""
+    if not text or any(ch not in _SUP_CHARS for ch in text):
+        return None
+    return "".join(_SUP_CHARS[ch] for ch in text)
+
+
+# ---- a small reader of the LaTeX the project writes for its labels (\frac, \partial, \left( ... \right), _{...}) --
+
+class LatexUnsupported(ValueError):
+    """LaTeX the reader below does not know; the caller falls back to its plain name."""
+
+
+_TOKEN = re.compile(r"\\[A-Za-z]+|\\.|\s+|.", re.S)
+_LATEX_SYMBOLS = {
+    "partial": "∂", "infty": "∞", "cdot": "⋅", "times": "×", "circ": "∘", "|": "‖", "Vert": "‖", "ldots": "…",
+    "cdots": "⋯", "dots": "…", "to": "→", "rightarrow": "→", "leftarrow": "←", "le": "≤", "leq": "≤", "ge": "≥",
+    "geq": "≥", "ne": "≠", "neq": "≠", "approx": "≈", "pm": "±", "mp": "∓", "nabla": "∇", "sum": "∑",
+    "prod": "∏", "int": "∫", "sim": "~", "in": "∈", "propto": "∝", "ell": "ℓ", "mid": " | ", "vert": "|",
+    "langle": "⟨", "rangle": "⟩", "{": "{", "}": "}", "_": "_", "%": "%", "&": "&", "#": "#", "$": "$",
+    ",": " ", ";": " ", ":": " ", " ": " ", "!": "", "quad": "  ", "qquad": "    ", "varepsilon": "ε",
+    "epsilon": "ε", "vartheta": "ϑ", "varphi": "φ", "lambda": "λ", "Lambda": "Λ",
+}
+_LATEX_OPERATORS = {"log", "ln", "exp", "det", "sin", "cos", "tan", "sinh", "cosh", "tanh", "max", "min", "arg",
+                    "lim", "sup", "inf", "dim", "tr", "Var", "Cov", "diag"}
+_LATEX_FONTS = {"mathbb", "mathcal", "mathrm", "mathbf", "mathit", "mathsf", "mathtt", "boldsymbol", "bm",
+                "operatorname", "mathscr", "mathfrak"}
+_LATEX_TEXT = {"text", "textrm", "textit", "textbf", "texttt", "mbox"}
+_LATEX_ACCENTS = {"bar": "\u0304", "overline": "\u0304", "hat": "\u0302", "widehat": "\u0302", "tilde": "\u0303",
+                  "widetilde": "\u0303", "dot": "\u0307", "ddot": "\u0308", "vec": "\u20d7"}
+_LATEX_DELIMS = {"(": "(", ")": ")", "[": "[", "]": "]", "|": "|", ".": "", "\\|": "‖", "\\{": "{", "\\}": "}",
+                 "\\langle": "⟨", "\\rangle": "⟩", "\\vert": "|", "\\Vert": "‖", "\\lvert": "|", "\\rvert": "|"}
+
+
+def _latex_tree(src: str):
+    """LaTeX as a list of items: ("t", text), ("frac", a, b), ("sub", a), ("sup", a), ("delim", l, a, r),
+    ("accent", mark, a), ("sqrt", a).  Raises LatexUnsupported on anything else."""
+    from sympy.printing.pretty.pretty_symbology import greek_unicode
+
+    tokens = _TOKEN.findall(src)
+    pos = 0
+
+    def group(text_mode=False):
+        nonlocal pos
+        if pos >= len(tokens):
+            raise LatexUnsupported("missing argument")
+        tok = tokens[pos]
+        if tok == "{":
+            pos += 1
+            items = seq("}", text_mode)
+            pos += 1
+            return items
+        if tok.isspace():
+            pos += 1
+            return group(text_mode)
+        return seq(None, text_mode, single=True)
+
+    def seq(until, text_mode=False, single=False):
+        nonlocal pos
+        items = []
+        while pos < len(tokens):
+            tok = tokens[pos]
+            if tok == until or (until == "\\right" and tok == "\\right"):
+                return items
+            if tok == "}":
+                raise LatexUnsupported("unbalanced }")
+            pos += 1
+            if text_mode:
+                if tok == "{":
+                    items += seq("}", True)
+                    pos += 1
+                elif tok.startswith("\\") and tok[1:] in _LATEX_SYMBOLS:
+                    items.append(("x", _LATEX_SYMBOLS[tok[1:]]))
+                elif tok.startswith("\\"):
+                    raise LatexUnsupported(tok)
+                else:
+                    items.append(("x", tok))
+            elif tok.isspace():
+                pass
+            elif tok == "{":
+                items.append(("group", seq("}")))
+                pos += 1
+            elif tok in ("_", "^"):
+                items.append(("sub" if tok == "_" else "sup", group()))
+            elif tok.startswith("\\"):
+                name = tok[1:]
+                if name in ("frac", "dfrac", "tfrac"):
+                    num = group()
+                    items.append(("frac", num, group()))
+                elif name == "sqrt":
+                    items.append(("sqrt", group()))
+                elif name in _LATEX_FONTS:
+                    items.append(("group", group()))
+                elif name in _LATEX_TEXT:
+                    items.append(("group", group(text_mode=True)))
+                elif name in _LATEX_ACCENTS:
+                    items.append(("accent", _LATEX_ACCENTS[name], group()))
+                elif name == "left":
+                    left = _delim()
+                    inner = seq("\\right")
+                    if pos >= len(tokens):
+                        raise LatexUnsupported("\\left without \\right")
+                    pos += 1
+                    items.append(("delim", left, inner, _delim()))
+                elif name in _LATEX_OPERATORS:
+                    items.append(("op", name))
+                elif name in _LATEX_SYMBOLS:
+                    items.append(("t", _LATEX_SYMBOLS[name]))
+                elif name in greek_unicode:
+                    items.append(("t", greek_unicode[name]))
+                else:
+                    raise LatexUnsupported(tok)
+            else:
+                items.append(("t", tok))
+            if single:
+                return items
+        if until is not None:
+            raise LatexUnsupported(f"missing {until}")
+        return items
+
+    def _delim():
+        nonlocal pos
+        while pos < len(tokens) and tokens[pos].isspace():
+            pos += 1
+        if pos >= len(tokens) or tokens[pos] not in _LATEX_DELIMS:
+            raise LatexUnsupported("unknown delimiter")
+        pos += 1
+        return _LATEX_DELIMS[tokens[pos - 1]]
+
+    out = seq(None)
+    return out
+
+
+_RELATIONS = set("=<>≤≥≠≈∈→←~∝:")
+_BINARY = set("+-±∓")
+
+
+def _spaced(items, top: bool):
+    """Math spacing as LaTeX sets it: a relation or a binary operator between spaces, a space after a comma
+    (not in a subscript or superscript, ``top`` False), literal text (``x`` items) as written."""
+    out = []
+    for it in items:
+        if it[0] == "x":
+            out.append(("t", it[1]))
+        elif it[0] == "t" and top and it[1] in _RELATIONS:
+            out.append(("t", f" {it[1]} "))
+        elif it[0] == "t" and top and it[1] == ",":
+            out.append(("t", ", "))
+        elif it[0] == "t" and top and it[1] in _BINARY and out and not (
+                out[-1][0] == "t" and (out[-1][1].strip() in _RELATIONS or out[-1][1].strip() in "([{,")):
+            out.append(("t", f" {it[1]} "))
+        else:
+            out.append(it)
+    return out
+
+
+def _line(items, top: bool = True) -> str:
+    """The items as one line of Unicode text: a/b for fractions, Unicode sub- and superscripts where they exist."""
+    out = ""
+    items = _spaced(items, top)
+    for n, it in enumerate(items):
+        kind = it[0]
+        if kind == "t":
+            out += it[1]
+        elif kind == "op":
+            out += it[1] + (" " if n + 1 < len(items) and items[n + 1][0] in ("t", "x", "group", "frac", "accent", "sqrt") else "")
+        elif kind == "group":
+            out += _line(it[1], top)
+        elif kind == "frac":
+            parts = []
+            for part in (_line(it[1], top), _line(it[2], top)):
+                parts.append(f"({part})" if re.search(r"[\s+\-−/]", part.strip()) else part)
+            out += "/".join(parts)
+        elif kind in ("sub", "sup"):
+            inner = _line(it[1], top=False)
+            small = unicode_sub(inner) if kind == "sub" else unicode_sup(inner)
+            if small is None:
+                small = ("_" if kind == "sub" else "^") + (inner if len(inner) == 1 else f"({inner})")
+            out += small
+        elif kind == "delim":
+            out += it[1] + _line(it[2], top) + it[3]
+        elif kind == "accent":
+            inner = _line(it[2], top)
+            out += inner + it[1] if len(inner) == 1 else f"{inner}{it[1]}"
+        elif kind == "sqrt":
+            inner = _line(it[1], top)
+            out += "√" + (inner if len(inner) == 1 else f"({inner})")
+    return out
+
+
+def latex_to_text(src: str) -> str:
+    """LaTeX maths as one line of Unicode text (∂y₁/∂x₁ for \\frac{\\partial y_1}{\\partial x_1})."""
+    return _line(_latex_tree(src))
+
+
+def plain_text(prose: str) -> str:
+    """Prose for a reader: any LaTeX command in it ($\\mu$, \\frac{..}{..}) turned into Unicode text.
+
+    Prose without a backslash command is returned unchanged; a command the reader does not know loses its
+    backslash rather than being printed raw.
+    """
+    if not isinstance(prose, str) or not re.search(r"\\[A-Za-z]", prose):
+        return prose
+
+    def maths(src: str) -> str:
+        try:
+            return latex_to_text(src)
+        except LatexUnsupported:
+            return re.sub(r"\\([A-Za-z]+)", r"\1", src).replace("{", "").replace("}", "")
+
+    parts = re.split(r"(\$[^$]*\$)", prose)
+    out = []
+    for part in parts:
+        if part.startswith("$") and part.endswith("$") and len(part) > 1:
+            out.append(maths(part[1:-1]))
+        elif re.search(r"\\[A-Za-z]", part):
+            out.append(re.sub(r"\\(?:[A-Za-z]+)(?:\{[^{}]*\})*(?:_\{[^{}]*\}|_.)?",
+                              lambda m: maths(m.group(0)), part))
+        else:
+            out.append(part)
+    return "".join(out)
+
+
+def _pad(form, left: int = 0, right: int = 0):
+    from sympy.printing.pretty.stringpict import prettyForm
+
+    if not left and not right:
+        return form
+    lines = [" " * left + ln + " " * right for ln in form.picture]
+    return prettyForm("\n".join(lines), baseline=form.baseline, binding=form.binding)
+
+
+def pretty_subscript(base, sub, unicode: bool = True):
+    """``base`` with the subscript ``sub`` (both prettyForms): in Unicode subscript characters where ``sub``
+    is one line of characters that have them, else written one line lower to the right of ``base``."""
+    from sympy.printing.pretty.stringpict import prettyForm
+
+    if unicode and sub.height() == 1 and base.height() == 1:
+        small = unicode_sub(sub.picture[0])
+        if small is not None:
+            return prettyForm(base.picture[0] + small, binding=prettyForm.ATOM)
+    # one line below a one-line base; beside the last line of a taller one (a bar |_{d=4})
+    start = 1 if base.height() == 1 else base.height() - 1
+    rows = max(base.height(), start + sub.height())
+    lines = []
+    for n in range(rows):
+        left = base.picture[n] if n < base.height() else " " * base.width()
+        right = sub.picture[n - start] if start <= n < start + sub.height() else " " * sub.width()
+        lines.append(left + right)
+    return prettyForm("\n".join(lines), baseline=base.baseline, binding=prettyForm.ATOM)
+
+
+def pretty_superscript(base, sup, unicode: bool = True):
+    from sympy.printing.pretty.stringpict import prettyForm, stringPict
+
+    if unicode and sup.height() == 1 and base.height() == 1:
+        small = unicode_sup(sup.picture[0])
+        if small is not None:
+            return prettyForm(base.picture[0] + small, binding=prettyForm.ATOM)
+    bottom = stringPict(*base.right(" " * sup.width()))
+    top = stringPict(*sup.left(" " * base.width()))
+    pict, _ = top.below(bottom)
+    return prettyForm(pict, baseline=top.height() + base.baseline, binding=prettyForm.ATOM)
+
+
+def pretty_fraction(num, den, unicode: bool = True):
+    """num over den with a rule between them (both prettyForms), the rule on the baseline."""
+    from sympy.printing.pretty.stringpict import prettyForm, stringPict
+
+    width = max(num.width(), den.width())
+    num = _pad(num, (width - num.width()) // 2, width - num.width() - (width - num.width()) // 2)
+    den = _pad(den, (width - den.width()) // 2, width - den.width() - (width - den.width()) // 2)
+    rule = stringPict(("─" if unicode else "-") * width)
+    pict, _ = num.below(rule, den)
+    return prettyForm(pict, baseline=num.height(), binding=prettyForm.DIV)
+
+
+def pretty_partial(num, den, unicode: bool = True):
+    """∂num/∂den as a 2-D fraction (num, den prettyForms of the differentiated and the variable)."""
+    from sympy.printing.pretty.stringpict import prettyForm
+
+    d = "∂" if unicode else "d"
+    return pretty_fraction(prettyForm(*num.left(d)), prettyForm(*den.left(d)), unicode)
+
+
+def _hcat(forms):
+    from sympy.printing.pretty.stringpict import prettyForm
+
+    if not forms:
+        return prettyForm("")
+    out = forms[0]
+    for f in forms[1:]:
+        out = prettyForm(*out.right(f))
+    return out
+
+
+def _delimiter(form, left: str, right: str):
+    from sympy.printing.pretty.stringpict import prettyForm, stringPict
+
+    def side(ch):
+        if not ch:
+            return None
+        if form.height() == 1:
+            return stringPict(ch)
+        if ch == "‖":
+            bar = "\n".join(["│"] * form.height())
+            return stringPict(*stringPict(bar).right(stringPict(bar)))
+        if ch in "⟨⟩{}":
+            ch = {"⟨": "(", "⟩": ")"}.get(ch, ch)
+        return stringPict(vobj(ch, form.height()))
+
+    out = form
+    lp, rp = side(left), side(right)
+    if lp is not None:
+        lp.baseline = form.baseline
+        out = stringPict(*lp.right(out))
+    if rp is not None:
+        rp.baseline = form.baseline
+        out = stringPict(*out.right(rp))
+    return prettyForm("\n".join(out.picture), baseline=form.baseline)
+
+
+def _pretty_items(items, unicode: bool = True, top: bool = True):
+    from sympy.printing.pretty.stringpict import prettyForm
+
+    forms = []
+    items = _spaced(items, top)
+    for n, it in enumerate(items):
+        kind = it[0]
+        if kind == "t":
+            forms.append(prettyForm(it[1]))
+        elif kind == "op":
+            space = n + 1 < len(items) and items[n + 1][0] in ("t", "x", "group", "frac", "accent", "sqrt")
+            forms.append(prettyForm(it[1] + (" " if space else "")))
+        elif kind == "group":
+            forms.append(_pretty_items(it[1], unicode, top))
+        elif kind == "frac":
+            num, den = _pretty_items(it[1], unicode, top), _pretty_items(it[2], unicode, top)
+            forms.append(pretty_fraction(num, den, unicode))
+        elif kind in ("sub", "sup"):
+            base = forms.pop() if forms else prettyForm("")
+            attach = pretty_subscript if kind == "sub" else pretty_superscript
+            forms.append(attach(base, _pretty_items(it[1], unicode, False), unicode))
+        elif kind == "delim":
+            forms.append(_delimiter(_pretty_items(it[2], unicode, top), it[1], it[3]))
+        elif kind == "accent":
+            inner = _pretty_items(it[2], unicode, top)
+            if inner.height() != 1:
+                raise LatexUnsupported("an accent over a 2-D form")
+            forms.append(prettyForm(inner.picture[0] + it[1]))
+        elif kind == "sqrt":
+            inner = _pretty_items(it[1], unicode, top)
+            if inner.height() != 1:
+                raise LatexUnsupported("a root over a 2-D form")
+            text = inner.picture[0]
+            forms.append(prettyForm("√" + (text if len(text) == 1 else f"({text})")))
+    return _hcat(forms)
+
+
+def latex_to_pretty(src: str, unicode: bool = True):
+    """LaTeX maths as a SymPy prettyForm (2-D fractions, subscripts); LatexUnsupported where it cannot."""
+    return _pretty_items(_latex_tree(src), unicode)
+
 
 class DerivePrettyPrinter(PrettyPrinter):
+    """SymPy's pretty printer with the project's notation: indices x₁,ᵢ, ∂ fractions, det(·), E_q[·], KL(·‖·)."""
+
+    def _print(self, expr, **kwargs):
+        # the probability notation prints itself as plain text; here it gets 2-D sub- and subscripts
+        from ..probability import KL, Density, Expect
+
+        if isinstance(expr, Density):
+            return self._print_Density(expr)
+        if isinstance(expr, Expect):
+            return self._print_Expect(expr)
+        if isinstance(expr, KL):
+            return self._print_KL(expr)
+        return super()._print(expr, **kwargs)
+
+    def _name_form(self, name: str):
+        """A symbol name printed as SymPy prints it (greek letters, subscripts), LaTeX names read as LaTeX."""
+        from sympy.printing.pretty.stringpict import prettyForm
+
+        if "\\" in name:
+            try:
+                return latex_to_pretty(name, self._use_unicode)
+            except LatexUnsupported:
+                pass
+        return prettyForm(pretty_symbol(name)) if self._use_unicode else prettyForm(name)
+
     def _print_Symbol(self, expr, bold_name=False):
         match = _DOUBLE_INDEX.match(expr.name)
         if match and self._use_unicode:  # explicit components x_1_3 -> x₁,₃
@@ -78,24 +484,118 @@ class DerivePrettyPrinter(PrettyPrinter):
 
             head, a, b = match.groups()
             return prettyForm(f"{head}{a.translate(_SUBSCRIPT)},{b.translate(_SUBSCRIPT)}")
+        if "\\" in expr.name:  # a name written in LaTeX (a matrix symbol for a block of the Jacobian)
+            return self._name_form(expr.name)
         return super()._print_Symbol(expr, bold_name)
-    def _print_Derivative(self, expr):
-        if len(expr.variables) == 1 and isinstance(expr.expr, sp.Symbol):  # ∂t/∂s for named quantities
+
+    def _print_MatrixSymbol(self, expr):
+        if "\\" in expr.name:
+            return self._name_form(expr.name)
+        return super()._print_MatrixSymbol(expr)
+
+    def _print_Label(self, expr):
+        """A label prints its LaTeX read as maths (∂t/∂μ for \\frac{\\partial t}{\\partial \\mu}); its plain
+        name where the LaTeX is beyond the reader here, or in ASCII."""
+        from ..notation import _LABEL_LATEX
+        from sympy.printing.pretty.stringpict import prettyForm
+
+        src = _LABEL_LATEX.get(expr.name)
+        if src and self._use_unicode:
+            try:
+                return latex_to_pretty(src, True)
+            except LatexUnsupported:
+                pass
+        return prettyForm(expr.name)
+
+    def _print_Determinant(self, expr):
+        from sympy.printing.pretty.stringpict import prettyForm
+
+        return prettyForm(*prettyForm(*self._print(expr.arg).parens()).left("det"))
+
+    def _print_KroneckerDelta(self, expr):
+        from sympy.printing.pretty.stringpict import prettyForm
+
+        if self._use_unicode and all(isinstance(a, sp.Symbol) for a in expr.args):
+            small = unicode_sub("".join(a.name for a in expr.args))
+            if small is not None and all(len(a.name) == 1 for a in expr.args):
+                return prettyForm("δ" + small)
+        return super()._print_KroneckerDelta(expr)
+
+    def _vector_call(self, expr):
+        """G_1(x_2_1, ..., x_2_k) -> the prettyForms of G₁ and x₂ when the arguments are one whole vector."""
+        from sympy.core.function import AppliedUndef
+
+        if not isinstance(expr, AppliedUndef) or len(expr.args) < 2:
+            return None
+        heads = {_DOUBLE_INDEX.match(a.name).group(1, 2) if isinstance(a, sp.Symbol) and _DOUBLE_INDEX.match(a.name)
+                 else None for a in expr.args}
+        if len(heads) != 1 or None in heads:
+            return None
+        (head, sub), = heads
+        return self._print(sp.Symbol(expr.func.__name__)), self._print(sp.Symbol(f"{head}_{sub}"))
+
+    def _print_Function(self, expr, sort=False, func_name=None, left="(", right=")"):
+        parts = self._vector_call(expr)
+        if parts is not None:  # a function of a whole vector: G₁(x₂)
             from sympy.printing.pretty.stringpict import prettyForm
 
-            num = prettyForm(*self._print(expr.expr).left("∂"))
-            den = prettyForm(*self._print(expr.variables[0]).left("∂"))
-            text, _ = num.below("─" * max(num.width(), den.width()), den)
-            return prettyForm(text, baseline=num.height(), binding=prettyForm.MUL)
+            return prettyForm(*prettyForm(*parts[1].parens()).left(parts[0]), binding=prettyForm.FUNC)
+        return super()._print_Function(expr, sort=sort, func_name=func_name, left=left, right=right)
+
+    def _print_Derivative(self, expr):
+        """A first derivative of a named quantity, an entry or a function of a whole vector: ∂y₁,ᵢ/∂x₁,ⱼ."""
+        if len(expr.variables) == 1:
+            inner, var = expr.expr, expr.variables[0]
+            parts = self._vector_call(inner)
+            num = None
+            if parts is not None:
+                num = parts[0]
+            elif isinstance(inner, (sp.Symbol, sp.Indexed)):
+                num = self._print(inner)
+            if num is not None and isinstance(var, (sp.Symbol, sp.Indexed)):
+                return pretty_partial(num, self._print(var), self._use_unicode)
         return super()._print_Derivative(expr)
 
     def _print_Indexed(self, expr):
+        from sympy.printing.pretty.stringpict import prettyForm
+
         head, sub = _split(expr.base.name)
         idx = ",".join(StrPrinter().doprint(i) for i in expr.indices)
+        if self._use_unicode:  # x₁,ᵢ: the vector's number, then the component's index
+            small = unicode_sub(f"{sub + ',' if sub else ''}{idx}")
+            if small is not None:
+                return prettyForm(pretty_symbol(head) + small)
         return self._print(sp.Symbol(f"{head}_{sub + ',' if sub else ''}{idx}"))
 
     def _print_IndexedBase(self, expr):
         return self._print(sp.Symbol(expr.name))
+
+    # -- probability notation (derive.probability) --
+
+    def _print_Density(self, expr):
+        from sympy.printing.pretty.stringpict import prettyForm
+
+        name, args, given = expr.args
+        inner = self._print_seq(tuple(args), delimiter=", ")
+        if len(given):
+            inner = prettyForm(*inner.right(" | ", self._print_seq(tuple(given), delimiter=", ")))
+        return prettyForm(*prettyForm(*inner.parens()).left(self._print(name)), binding=prettyForm.FUNC)
+
+    def _print_Expect(self, expr):
+        from sympy.printing.pretty.stringpict import prettyForm
+
+        f, q = expr.args
+        body = prettyForm(*self._print(f).parens("[", "]"))
+        return prettyForm(*body.left(pretty_subscript(prettyForm("E"), self._print(q), self._use_unicode)),
+                          binding=prettyForm.FUNC)
+
+    def _print_KL(self, expr):
+        from sympy.printing.pretty.stringpict import prettyForm
+
+        a, b = expr.args
+        bar = " ‖ " if self._use_unicode else " || "
+        inner = prettyForm(*self._print(a).right(bar, self._print(b)))
+        return prettyForm(*prettyForm(*inner.parens()).left("KL"), binding=prettyForm.FUNC)
 
 
 class DeriveStrPrinter(StrPrinter):
@@ -103,6 +603,80 @@ class DeriveStrPrinter(StrPrinter):
         head, sub = _split(expr.base.name)
         idx = ",".join(self._print(i) for i in expr.indices)
         return f"{head}{sub}[{idx}]"
+
+    def _print_Symbol(self, expr):
+        if "\\" in expr.name:  # a name written in LaTeX: as Unicode text, never the raw LaTeX
+            return plain_text(f"${expr.name}$")
+        return super()._print_Symbol(expr)
+
+    _print_MatrixSymbol = _print_Symbol
+
+    def _print_Determinant(self, expr):
+        return f"det({self._print(expr.arg)})"
+
+
+_UNICODE_NAMES = {"epsilon": "ε"}
+
+
+class LinearPrinter(DeriveStrPrinter):
+    """Maths on one line in Unicode: Greek letters, x², √x, ⋅ for products (the text tree of a graph)."""
+
+    def _print_Symbol(self, expr):
+        if "\\" in expr.name:
+            return super()._print_Symbol(expr)
+        match = _DOUBLE_INDEX.match(expr.name)
+        if match:
+            head, a, b = match.groups()
+            return f"{head}{a.translate(_SUBSCRIPT)},{b.translate(_SUBSCRIPT)}"
+        return pretty_symbol(expr.name)
+
+    def _print_Indexed(self, expr):
+        head, sub = _split(expr.base.name)
+        idx = ",".join(StrPrinter().doprint(i) for i in expr.indices)
+        small = unicode_sub(f"{sub + ',' if sub else ''}{idx}")
+        return pretty_symbol(head) + small if small is not None else super()._print_Indexed(expr)
+
+    def _print_Exp1(self, expr):
+        return "e"
+
+    def _print_Pi(self, expr):
+        return "π"
+
+    def _print_Infinity(self, expr):
+        return "∞"
+
+    def _print_NegativeInfinity(self, expr):
+        return "-∞"
+
+    def _print_Pow(self, expr, rational=False):
+        from sympy.printing.precedence import PRECEDENCE
+
+        base, exp = expr.base, expr.exp
+        if exp in (sp.S.Half, -sp.S.Half):
+            inner = self._print(base)
+            root = f"√{inner}" if base.is_Atom else f"√({inner})"
+            return root if exp is sp.S.Half else f"1/{root}"
+        if exp is sp.S.NegativeOne:
+            return f"1/{self.parenthesize(base, PRECEDENCE['Pow'], strict=True)}"
+        if base is sp.E:
+            small = unicode_sup(self._print(exp))
+            return f"e{small}" if small is not None else f"exp({self._print(exp)})"
+        b = self.parenthesize(base, PRECEDENCE["Pow"], strict=True)
+        small = unicode_sup(self._print(exp))
+        if small is not None:
+            return b + small
+        return f"{b}^{self.parenthesize(exp, PRECEDENCE['Pow'], strict=True)}"
+
+    def _print_Mul(self, expr):
+        return super()._print_Mul(expr).replace("*", "⋅")
+
+
+def linear(expr) -> str:
+    """``expr`` on one line: Unicode maths (μ + σ⋅ε, z², log(σ)), or SymPy's ASCII text where the terminal
+    cannot encode Unicode."""
+    if ASCII:
+        return text(expr)
+    return LinearPrinter().doprint(expr)
 
 
 def latex(expr) -> str:
@@ -113,15 +687,41 @@ def latex(expr) -> str:
 ASCII = False
 
 
+def _pretty_printer(width: int) -> DerivePrettyPrinter:
+    return DerivePrettyPrinter({"use_unicode": not ASCII, "wrap_line": True, "num_columns": width})
+
+
 def pretty(expr, width: int = 100) -> str:
-    return DerivePrettyPrinter({"use_unicode": not ASCII, "wrap_line": True, "num_columns": width}).doprint(expr)
+    return _pretty_printer(width).doprint(expr)
+
+
+def pretty_width(expr) -> int:
+    """The width of ``expr`` pretty-printed without line wrapping."""
+    return _pretty_printer(10 ** 6)._print(expr).width()
+
+
+def pretty_beside(head, expr, width: int = 100):
+    """``head`` (text, or an expression and " = ") and then ``expr`` (an expression, or text), side by side
+    on ``expr``'s baseline: ``lhs = rhs`` with the ``=`` on the fraction bar or a matrix's middle row.  None
+    where that is wider than ``width``."""
+    from sympy.printing.pretty.stringpict import prettyForm
+
+    printer = _pretty_printer(width)
+    left = prettyForm(head) if isinstance(head, str) else prettyForm(*printer._print(head).right(" = "))
+    right = prettyForm(expr) if isinstance(expr, str) else printer._print(expr)
+    form = prettyForm(*left.right(right))
+    if form.width() > width:
+        return None
+    return form.render(**printer._settings)
 
 
 _ASCII_TEXT = {"✓": "ok", "✗": "x", "→": "->", "←": "<-", "∘": "o", "‖": "||", "·": "*", "−": "-", "≤": "<=",
                "≥": ">=", "≠": "!=", "≈": "~", "∂": "d", "∇": "grad ", "∑": "sum", "∏": "prod", "√": "sqrt",
                "×": "x", "…": "...", "⊥": "_|_", "–": "-", "—": "-", "‘": "'", "’": "'", "“": '"', "”": '"',
                "μ": "mu", "σ": "sigma", "λ": "lambda", "ε": "eps", "θ": "theta", "φ": "phi", "ν": "nu",
-               "∞": "oo", "²": "^2", "ᵢ": "_i", "ⱼ": "_j", "₁": "1", "₂": "2", "─": "-", "│": "|", "█": "#"}
+               "∞": "oo", "²": "^2", "ᵢ": "_i", "ⱼ": "_j", "₁": "1", "₂": "2", "─": "-", "│": "|", "█": "#",
+               "⋅": "*", "³": "^3", "⁻": "^-", "ₖ": "_k", "ₗ": "_l", "ₙ": "_n", "₀": "0", "₃": "3", "₄": "4",
+               "δ": "delta", "τ": "tau", "π": "pi", "ℯ": "e", "⟨": "<", "⟩": ">", "∈": " in "}
 
 
 class AsciiWriter:
