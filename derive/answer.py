@@ -274,14 +274,15 @@ def feedback() -> Section:
 # ---- appendix ------------------------------------------------------------------------------------------
 
 def magnitude(value: float) -> str:
-    """A residual as its order of magnitude ("≤ 1e-15"), so that it reads the same on every machine."""
-    from .model import decade
+    """A residual rounded up so that it reads the same on every machine: "≤ 1e-15", "≤ 3"."""
+    from .model import upper_bound
 
-    if value != value:
-        return "NaN"
-    if value == 0:
+    bound = upper_bound(value)
+    if bound is None:
+        return "NaN" if value != value else "∞"
+    if bound == 0:
         return "0"
-    return f"≤ 1e{decade(value)}" if decade(value) is not None else "∞"
+    return f"≤ {bound:.0e}".replace("e-0", "e-").replace("e+0", "e") if bound < 1e-3 else f"≤ {bound:g}"
 
 
 def _check_text(step) -> tuple:
@@ -312,7 +313,7 @@ def checks_table(derivations, number: str) -> Section:
     rows = []
     for der in derivations:
         for c in der.checks:
-            rows.append((typeset(c.name), typeset(c.method), (magnitude(c.residual),), (f"{c.tolerance:.0e}",),
+            rows.append((typeset(c.name), typeset(c.method), (magnitude(c.residual),), (f"{c.tolerance:g}",),
                          ("pass" if c.passed else "FAIL",)))
     intro = Para(("Each final formula, evaluated numerically, compared with numerical code written apart from "
                   "the derivation (finite differences, slogdet, quadrature, Monte Carlo with its standard error). "

@@ -334,10 +334,11 @@ def _jacobian_section(der: Derivation, blocks_k, explicit_j, variant, explicit_d
             entry = entries[(out_name, in_name)] = sp.diff(out_def, in_base[j])
             out_base = S.y1 if out_name == "y1" else S.y2
             jac.steps.append(Step(sp.Derivative(out_base[i], in_base[j], evaluate=False), entry,
-                                  f"differentiate the definition of {out_name}_i with respect to {in_name},j",
+                                  f"differentiate the definition of {out_name[0]}_{out_name[1]},i with respect to "
+                                  f"{in_name[0]}_{in_name[1]},j",
                                   combine(_entry_checks(entry, blocks_k, explicit_j, r0, c0),
-                                          f"equals the {out_name}/{in_name} block of the directly differentiated Jacobian of the "
-                                          "explicit block")))
+                                          f"equals the {out_name}/{in_name} block of the directly differentiated "
+                                          "Jacobian of the explicit block")))
     block_matrix = sp.Matrix(2, 2, [entry_to_block(entries[(o, n)], i, j, vec, vec[S.x2])
                                     for o in ("y1", "y2") for n in ("x1", "x2")])
     # the printed block matrix, written out at k, against Matrix.jacobian of the explicit block
@@ -353,7 +354,7 @@ def _jacobian_section(der: Derivation, blocks_k, explicit_j, variant, explicit_d
         blk = ExplicitBlock(variant, explicit_dim // 2)
         explicit = assemble_jacobian(entries, blk)
         jac.steps.append(Step(Label(f"∂y/∂x (d={explicit_dim})", rf"\left.\frac{{\partial y}}{{\partial x}}\right|_{{d={explicit_dim}}}"), explicit,
-                              f"the blocks written out at d = {explicit_dim} (k = {blk.k}) with undefined F_n, G_n",
+                              f"the blocks written out at d = {explicit_dim} (k = {blk.k}) with undefined F_1, …, F_k and G_1, …, G_k",
                               prove_equal(explicit, blk.jacobian(),
                                           detail="equals the directly differentiated Jacobian of the written-out block")))
     der.data["entries"] = entries

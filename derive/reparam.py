@@ -322,8 +322,8 @@ def _sample_average_section(der: Derivation, st: Setting):
     sec.steps.append(Step(E_ESTIMATOR, mean, "linearity: each of the L draws has the per-sample mean, the exact "
                           "gradient ∂KL/∂θ of the closed form (2.3)",
                           _at_small_l("the mean", mean, {n: m for n, (m, _) in moments.items()})))
-    sec.steps.append(Step(V_ESTIMATOR, variance, "Var[cX] = c² Var[X] with c = 1/L, and the L independent draws "
-                          "add their variances: Var[ĝ_L] = L Var[g] / L² = Var[g] / L",
+    sec.steps.append(Step(V_ESTIMATOR, variance, "each of the L independent draws is scaled by 1/L, which scales "
+                          "its variance by 1/L², and independent variances add: L · Var[g] / L² = Var[g] / L",
                           _at_small_l("the variance", variance, {n: v for n, (_, v) in moments.items()})))
     return estimator, variance
 

@@ -177,16 +177,21 @@ def test_residuals_are_shown_as_their_order_of_magnitude(md, page, out):
     rows = [ln.split(" | ") for ln in table.splitlines() if ln.startswith("| ") and "---" not in ln][1:]
     assert len(rows) >= 20
     for row in rows:
-        assert re.fullmatch(r"0|≤ 1e-?\d+", row[2]), row
+        assert re.fullmatch(r"0|≤ 1e-\d+|≤ ([1-9]0*|0\.0*[1-9])", row[2]), row
     for doc in (md, page, (out / "writeup.tex").read_text(encoding="utf-8")):
         assert not re.search(r"\d\.\d+e[-+]\d\d", doc)
 
 
 def test_magnitude_bounds_the_residual_from_above():
+    """Small residuals by their power of ten, Monte Carlo z-scores by one digit, always rounded up."""
     from derive.answer import magnitude
+    from derive.render.jsonout import bound
 
-    assert [magnitude(v) for v in (0.0, 3e-16, 1e-15, 1.2e-15, 0.7, 4.0, float("nan"))] == [
-        "0", "≤ 1e-15", "≤ 1e-15", "≤ 1e-14", "≤ 1e0", "≤ 1e1", "NaN"]
+    values = (0.0, 3e-16, 1e-15, 1.2e-15, 9.9e-4, 0.7, 0.73, 2.37, 4.0, 12.3, float("nan"))
+    assert [magnitude(v) for v in values] == [
+        "0", "≤ 1e-15", "≤ 1e-15", "≤ 1e-14", "≤ 0.001", "≤ 0.7", "≤ 0.8", "≤ 3", "≤ 4", "≤ 20", "NaN"]
+    assert [bound(v) for v in values[:-1]] == [0.0, 1e-15, 1e-15, 1e-14, 1e-3, 0.7, 0.8, 3.0, 4.0, 20.0]
+    assert bound(float("nan")) is None
 
 
 # 5. The HTML page --------------------------------------------------------------------------------------

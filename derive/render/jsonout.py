@@ -22,13 +22,11 @@ def number(x: float | None) -> float | None:
 
 
 def bound(x: float | None) -> float | None:
-    """A residual as the power of ten above it (0 stays 0): what is recorded reads the same on every
+    """A residual rounded up (:func:`derive.model.upper_bound`): what is recorded reads the same on every
     machine, where the last digits of a residual do not."""
-    from ..model import decade
+    from ..model import upper_bound
 
-    if x is None or not math.isfinite(x) or x == 0:
-        return number(x)
-    return float(f"1e{decade(x)}")
+    return None if x is None else upper_bound(x)
 
 
 def prose(value):

@@ -161,7 +161,7 @@ def _runs(tokens):
     groups, current, math = [], [], False
     for index, (kind, value) in enumerate(tokens):
         is_math, _ = _kind(kind, value)
-        if kind == "space" or (kind == "other" and value == "," and math and _continues(current, tokens, index)):
+        if kind == "space" or (kind == "other" and value in ",;" and math and _continues(current, tokens, index)):
             current.append((kind, value))
             continue
         if is_math != math and current:
@@ -209,9 +209,10 @@ def _math_pieces(run) -> list:
     cut = _unmatched(run)
     if cut is not None:
         return _math_pieces(run[:cut]) + [run[cut][1]] + _math_pieces(run[cut + 1:])
-    words = [v for k, v in run if k != "space"]
-    lone_letter = len(words) == 1 and len(words[0]) == 1 and words[0].isalpha() and words[0] not in "aAI"
-    if not lone_letter and not any(_kind(k, v)[1] for k, v in run):
+    words = [v for k, v in run if k == "word"]
+    letters = [w for w in words if len(w) == 1 and w not in "aAI"]
+    symbolic = bool(letters) and all(len(w) == 1 and w not in "aAI" or w in FUNCTIONS for w in words)
+    if not symbolic and not any(_kind(k, v)[1] for k, v in run):
         return ["".join(v for _, v in run)]
     lead, core, tail = _trim(list(run))
     middle = [TeX(_tex(core))] if core else []
