@@ -38,8 +38,9 @@ def _labelled(der: Derivation) -> list:
 def _marks(der: Derivation, steps, most: int = 2) -> tuple:
     """Marks for the steps that establish an equation: the last ``most`` of them (the earlier ones carry
     their own marks where they are shown), and every unverified one."""
+    order = {id(step): n for n, (_, _, step) in enumerate(_labelled(der))}
     by_id = {id(step): label for label, _, step in _labelled(der)}
-    known = [st for st in steps if id(st) in by_id]
+    known = sorted({id(st): st for st in steps if id(st) in by_id}.values(), key=lambda st: order[id(st)])
     keep = [st for st in known if not st.verified] + [st for st in known[-most:] if st.verified]
     return tuple(Mark(by_id[id(st)], st.verified) for st in known if st in keep)
 
@@ -55,8 +56,10 @@ def _establishing(der: Derivation, res) -> list:
     if not isinstance(res.value, sp.MatrixBase):
         return exact
     entries = list(res.value)
-    return [st for st in der.steps if st in exact or (isinstance(st.rhs, sp.Expr)
-                                                      and any(_same(st.rhs, e) for e in entries))]
+    matching = [st for st in der.steps if st in exact or (isinstance(st.rhs, sp.Expr)
+                                                          and any(_same(st.rhs, e) for e in entries))]
+    named = list(res.lhs) if isinstance(res.lhs, sp.MatrixBase) else []
+    return [st for st in matching if st.lhs in named] or matching
 
 
 def _same(a, b) -> bool:
@@ -69,10 +72,15 @@ def _reason_display(der: Derivation, step, boxed: bool = False) -> list:
     return [lead, Display(step.lhs, step.rhs, _marks(der, [step]), boxed=boxed, chained=step.continues)]
 
 
+#: the final answer of each question, boxed once
+FINAL = {"coupling.inverse", "coupling.jacobian", "coupling.det", "vfe.identity", "kl.sum", "kl.closed_form",
+         "reparam.estimator"}
+
+
 def _result_display(der: Derivation, name: str, extra_steps=()) -> Display:
     res = der.result(name)
     steps = list(_establishing(der, res)) + [s for s in extra_steps if s not in _establishing(der, res)]
-    return Display(res.lhs, res.value, _marks(der, steps), boxed=True)
+    return Display(res.lhs, res.value, _marks(der, steps), boxed=name in FINAL)
 
 
 def _has(der: Derivation, name: str) -> bool:
@@ -135,7 +143,8 @@ def _verdict_blocks(der: Derivation, res) -> list:
     v: Verdict = res.value
     steps = _steps(der, "1.3", "Volume preservation")
     condition = [st for st in steps if st.lhs == v.condition.lhs and st.rhs == v.condition.rhs]
-    blocks = [Para(typeset(v.question) + (f" {v.answer.capitalize()}.",))]
+    answer = {True: "Yes.", False: "Not in general.", None: "Undetermined."}[v.holds]
+    blocks = [Para(typeset(v.question) + (f" {answer}",))]
     for st in steps:
         blocks += _reason_display(der, st, boxed=st in condition)
     if not condition:
@@ -171,24 +180,24 @@ def section_one(der: Derivation) -> Section:
 def _q21(der: Derivation) -> Section:
     sec = Section("2.1", "The free energy identity")
     chain = _steps(der, "2.1", "The free energy identity")
-    sec.add(*_chain(der, chain[:-1]))
-    last = chain[-1]
-    sec.add(Para(typeset(last.justification)), Display(last.lhs, last.rhs, _marks(der, [last]), chained=True))
-    res = der.result("vfe.identity")
-    sec.add(Para(("Hence:",)), Display(res.lhs, res.value, _marks(der, chain), boxed=True))
+    sec.add(*_ending_in(der, chain, der.result("vfe.identity")))
     if _has(der, "vfe.conjugate"):
-        example = der.result("vfe.conjugate")
-        sec.add(Para(typeset(next(s.text for s in der.sections if s.steps and s.steps[-1].rhs == example.value))),
-                Display(example.lhs, example.value, _marks(der, _establishing(der, example))))
+        checks = [label for label, part, _ in _labelled(der) if part.title.startswith("Exact check")]
+        sec.add(Para(("The identity is also checked in a conjugate Gaussian model, where both sides are "
+                      "integrated in closed form (Appendix A, ", f"{checks[0]}–{checks[-1]}", ").")))
     return sec
+
+
+def _ending_in(der: Derivation, chain, res) -> list:
+    """A chain of rewrites whose last line is the result, boxed in full (lhs = value)."""
+    last = chain[-1]
+    return _chain(der, chain[:-1]) + [Para(typeset(last.justification) + (", hence",)),
+                                      _result_display(der, res.name, [last])]
 
 
 def _q22(der: Derivation) -> Section:
     sec = Section("2.2", "The KL term is a sum over dimensions")
-    chain = _steps(der, "2.2")
-    sec.add(*_chain(der, chain))
-    res = der.result("kl.sum")
-    sec.add(Para(("Hence:",)), Display(res.lhs, res.value, _marks(der, chain), boxed=True))
+    sec.add(*_ending_in(der, _steps(der, "2.2"), der.result("kl.sum")))
     return sec
 
 
@@ -225,19 +234,30 @@ def _q23(der: Derivation) -> Section:
         sec.add(*_worked(der, part, done))
     near = [c for c in der.checks if c.name.startswith("KL stable form")][:1]
     if near:
-        sec.add(Para(typeset(f"Near the prior, at {near[0].name[len('KL stable form '):]}: {near[0].method}.")))
-    for res in der.results:
-        if res.name not in done:
-            sec.add(Para(typeset(res.description)), _result_display(der, res.name))
+        at = near[0].name[len("KL stable form "):].strip("()")
+        sec.add(Para(typeset(f"In floating point at {at}: {near[0].method}; the stable form has relative error ")
+                     + (magnitude(near[0].residual) + " there (Appendix B).",)))
+    sec.add(*_remaining(der, sec, done))
     return sec
+
+
+def _remaining(der: Derivation, sec: Section, done: set) -> list:
+    """The results of a question not shown yet as themselves (lhs = value)."""
+    shown = [(b.lhs, b.rhs) for b in sec.blocks if isinstance(b, Display)]
+    return [block for res in der.results if res.name not in done and not isinstance(res.value, Verdict)
+            and (res.lhs, res.value) not in shown
+            for block in (Para(typeset(res.description)), _result_display(der, res.name))]
 
 
 def _q24(der: Derivation) -> Section:
     sec = Section("2.4", "Stochastic gradient by backpropagation")
-    sec.add(Para(typeset(der.sections[0].text) + (" The graph and the table of adjoints are in Appendix C.",)))
+    sec.add(Para(("For one dimension ", Math(sp.Symbol("i")), " (the index is dropped below: ",
+                  TeX(r"\mu = \mu_i"), ", ", TeX(r"\sigma = \sigma_i"), ", ", TeX(r"\epsilon = \epsilon_i"),
+                  ", ", TeX("t = t_i"), "). ") + typeset(der.sections[0].text)
+                 + (" The graph and the table of adjoints are in Appendix C.",)))
     for bar, rule, value in der.figures.get("adjoints", [])[1:]:
         steps = [st for st in der.steps if st.lhs == bar]
-        sec.add(Display(bar, rule, _marks(der, steps)))
+        sec.add(Display(bar, rule, _marks(der, steps), also=(value,) if value != rule else ()))
     done: set = set()
     summary = der.sections[1]
     for res in der.results:                      # the gradient, its mean and variance: the results only
@@ -245,10 +265,8 @@ def _q24(der: Derivation) -> Section:
             done.add(res.name)
             sec.add(Para(typeset(res.description)), _result_display(der, res.name))
     for part in der.sections[2:]:
-        sec.add(*_worked(der, part, done))
-    for res in der.results:
-        if res.name not in done:
-            sec.add(Para(typeset(res.description)), _result_display(der, res.name))
+        sec.add(Para((), lead=part.title + "."), *_worked(der, part, done))
+    sec.add(*_remaining(der, sec, done))
     return sec
 
 
@@ -289,10 +307,10 @@ def _check_text(step) -> tuple:
     v = step.verification
     if not step.verified:
         return ("unverified: ",) + typeset(v.detail)
-    tail = ""
+    tail = " (exact: residual 0)" if v.method in ("symbolic", "exact") else ""
     if v.residual is not None:
         tail = f" (residual {magnitude(v.residual)}, tolerance {v.tolerance:.0e})"
-    return (f"{v.label}: ",) + typeset(v.detail) + (tail,)
+    return typeset(f"{v.label}: ") + typeset(v.detail) + (tail,)
 
 
 def verification_log(derivations, number: str) -> Section:
@@ -316,8 +334,9 @@ def checks_table(derivations, number: str) -> Section:
             rows.append((typeset(c.name), typeset(c.method), (magnitude(c.residual),), (f"{c.tolerance:g}",),
                          ("pass" if c.passed else "FAIL",)))
     intro = Para(("Each final formula, evaluated numerically, compared with numerical code written apart from "
-                  "the derivation (finite differences, slogdet, quadrature, Monte Carlo with its standard error). "
-                  "Residuals are shown as their order of magnitude.",))
+                  "the derivation (finite differences, log-determinants by LU factorisation, quadrature, Monte "
+                  "Carlo with its standard error, SE). Residuals are rounded up: small ones to their power of ten, "
+                  "Monte Carlo ones (differences in standard errors) to one digit.",))
     return Section(number, "Numerical cross-checks", [intro, Table(("check", "compared with", "residual",
                                                                      "tolerance", ""), tuple(rows), "llrrl",
                                                                     (0.34, 0.4, 0.1, 0.08, 0.08))],

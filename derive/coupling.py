@@ -282,7 +282,8 @@ def _inverse_section(der: Derivation, blocks_k: dict, S: IndexSymbols = SYMBOLS)
     index_form = [prove_equal(fwd_inv_1, S.y1[i], allow_numeric=False),
                   prove_equal(x1_sol.subs(S.y1[i], y1_def), S.x1[i], allow_numeric=False),
                   prove_equal(x2_sol.subs(S.y2[i], y2_def), S.x2[i], allow_numeric=False)]
-    inv.steps.append(Step(fwd_inv_1, S.y1[i], "check: forward(inverse(y)) = y and inverse(forward(x)) = x",
+    inv.steps.append(Step(fwd_inv_1, S.y1[i], "the round trips: the block after its inverse gives y back, the "
+                          "inverse after the block gives x back",
                           combine(index_form + _explicit_roundtrips(blocks_k, x1_sol, x2_sol),
                                   "both round trips reduce to the identity in index form (every i and k), "
                                   "and for the explicit block at k = 1, 2, 3 with undefined F, G")))

@@ -62,6 +62,8 @@ class Display:
     #: set on the appendix's entries: the target the marks point to
     anchor: str | None = None
     relation: str = "="
+    #: further right-hand sides on the same line: lhs = rhs = also[0] = ...
+    also: tuple = ()
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ def derive_free_energy() -> Derivation:
     rules = {s["p_x_given_z"]: s["p_xz"] / s["p_z"], s["p_z_given_x"]: s["p_xz"] / s["p_x"]}
 
     def same_integrand(a, b, used: str) -> Verification:
-        # integrands by the checks' own definitions (derive.independent), with the density relations
+        # integrands by the separately written definitions (derive.independent), with the density relations
         ia = sp.expand(sp.expand_log(independent.integrand(a, q).subs(rules)))
         ib = sp.expand(sp.expand_log(independent.integrand(b, q).subs(rules)))
         return prove_equal(ia, ib, allow_numeric=False,
@@ -99,14 +99,14 @@ def derive_free_energy() -> Derivation:
     evidence = sp.simplify(sp.integrate(sp.expand(lik * prior), (z, -sp.oo, sp.oo), conds="none"))
     posterior = sp.simplify(lik * prior / evidence)
     ex.steps.append(Step(s["p_x"], evidence, "p(x) = ∫ p(x|z) p(z) dz", _evidence_check(evidence, x, z, tau)))
-    joint = independent.gaussian(x, z, tau) * independent.gaussian(z, 0, 1)   # the checks' own densities
+    joint = independent.gaussian(x, z, tau) * independent.gaussian(z, 0, 1)   # the separately written densities
     posterior_again = joint / sp.integrate(sp.expand(joint), (z, -sp.oo, sp.oo), conds="none")
     ex.steps.append(Step(s["p_z_given_x"], posterior, "Bayes' rule: p(z|x) = p(x|z) p(z) / p(x)",
                          combine([exact("the posterior integrates to 1 over z",
                                         sp.integrate(sp.expand(posterior), (z, -sp.oo, sp.oo), conds="none"), 1),
-                                  exact("equals p(x|z) p(z) / ∫ p(x|z) p(z) dz with the checks' own normal densities",
+                                  exact("equals p(x|z) p(z) / ∫ p(x|z) p(z) dz with the separately written normal densities",
                                         posterior, posterior_again)],
-                                 "integrates to 1, and equals the posterior computed again from the checks' own "
+                                 "integrates to 1, and equals the posterior computed again from the separately written "
                                  "normal densities")))
 
     def tidy(e):  # the terms over τ² collected and factored: the free energy reads in a few terms
@@ -116,7 +116,7 @@ def derive_free_energy() -> Derivation:
     lhs = tidy(expectation(sp.log(lik), z, m, v) - expectation(sp.log(qd) - sp.log(prior), z, m, v))
     kl_post = sp.simplify(expectation(sp.log(qd) - sp.log(posterior), z, m, v))
     rhs = tidy(sp.log(evidence) - kl_post)
-    # the left side again, by the checks' own route: substitution z = m + sqrt(v) u and their own densities
+    # the left side again, by the separately written route: substitution z = m + sqrt(v) u and their own densities
     by_substitution = independent.gaussian_expectation(
         sp.log(independent.gaussian(x, z, tau)) + sp.log(independent.gaussian(z, 0, 1))
         - sp.log(independent.gaussian(z, m, sp.sqrt(v))), z, m, sp.sqrt(v))

@@ -71,7 +71,7 @@ def _evaluate(expr, n: int, prior_mean, prior_std):
             g = gaussian_expectation(g, z[m], mu[m], sigma[m])
         return g
 
-    # KL by the checks' own definition (derive.independent), not the derivation's
+    # KL by the separately written definition (derive.independent), not the derivation's
     expr = expr.replace(KL, lambda a, b: Expect(sp.expand(kl_integrand(a, b) / a), a))
     joint_q, joint_p = Density.make("q", sp.Symbol("z")), Density.make("p", sp.Symbol("z"))
     factors = {joint_q: sp.Mul(*[Density.make("q", zm) for zm in zs]),
@@ -181,15 +181,15 @@ def _integral_steps(sec, zz, qa, pa):
     polynomial = sp.expand(log_normal_pdf(zz, mu_q, sigma_q ** 2) - log_normal_pdf(zz, mu_p, sigma_p ** 2))
     polynomial = sp.collect(polynomial, [zz ** 2, zz], sp.factor)
     expanded = sp.Integral(qa * polynomial, (zz, -sp.oo, sp.oo))
-    everywhere = sp.Integral(kl_integrand(qa, pa), (zz, -sp.oo, sp.oo))  # the checks' own KL, over the real line
+    everywhere = sp.Integral(kl_integrand(qa, pa), (zz, -sp.oo, sp.oo))  # the separately written KL, over the real line
     sec.steps.append(Step(KL(qa, pa), integral, "definition of KL as an integral over the real line",
                           _same_integral(integral, everywhere, {},
-                                         "equals the integral of the checks' own KL integrand a (log a - log b) "
+                                         "equals the integral of the separately written KL integrand a (log a - log b) "
                                          "over the real line")))
-    own = {qa: gaussian(zz, mu_q, sigma_q), pa: gaussian(zz, mu_p, sigma_p)}  # the checks' own normal densities
+    own = {qa: gaussian(zz, mu_q, sigma_q), pa: gaussian(zz, mu_p, sigma_p)}  # the separately written normal densities
     sec.steps.append(Step(integral, expanded, "log q - log p for the two Gaussians: a quadratic in z",
                           _same_integral(expanded, integral, own,
-                                         "the same integral: the integrands agree with the checks' own normal "
+                                         "the same integral: the integrands agree with the separately written normal "
                                          "densities put in"), continues=True))
     return expanded
 
@@ -226,9 +226,9 @@ def _worked_example(der, sec, half, example) -> None:
 
 
 def _direct(mean, std, prior_mean, prior_std):
-    """KL(N(mean, std²) || N(prior_mean, prior_std²)) by the checks' own route.
+    """KL(N(mean, std²) || N(prior_mean, prior_std²)) by the separately written route.
 
-    E[log q - log p] with the checks' own normal densities, by substituting
+    E[log q - log p] with the separately written normal densities, by substituting
     z = mean + std u and integrating against N(u; 0, 1).
     """
     zz = sp.Symbol("z", real=True)
@@ -303,8 +303,8 @@ def _stable(der, square, rest) -> None:
                       "Near the prior the closed form subtracts nearly equal numbers (σᵢ²/(2λ²) against "
                       "log(σᵢ/λ) + 1/2) and loses relative accuracy in floating point, all of it at σᵢ = λ(1 + 1e-8). Written in "
                       "w = r − 1 = σᵢ²/λ² − 1, computed as the product (σᵢ − λ)(σᵢ + λ)/λ², with log r = log1p(w), "
-                      "nothing of the size of 1 is subtracted: the value is w − log1p(w) ≈ w²/2, with an absolute "
-                      "error of about |w| times the rounding unit of the floats.")
+                      "no number of the size of 1 is subtracted any more: what cancels is w against log1p(w), both "
+                      "of the size of w, so about half the digits survive at σᵢ = λ(1 + 1e-8) instead of none.")
     w = sp.Dummy("w", real=True)
     in_w = rest.subs(der.data["r"], 1 + w).replace(sp.log, lambda arg: log1p(sp.expand(arg - 1)))
     stable = square + sp.Mul(sp.Rational(1, 2), in_w.subs(w, sp.factor(sig_s ** 2 / lam ** 2 - 1)), evaluate=False)

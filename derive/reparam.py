@@ -97,19 +97,19 @@ def derive_reparam(prior_mean=0, prior_std=1, closed_form=None) -> Derivation:
     e_mu = Label("E[d t/d mu]", r"\mathbb{E}_{\epsilon}\left[\frac{\partial t}{\partial \mu}\right]")
     e_sig = Label("E[d t/d sigma]", r"\mathbb{E}_{\epsilon}\left[\frac{\partial t}{\partial \sigma}\right]")
     res.steps.append(Step(e_mu, mean_mu, "unbiased: the mean over ε ~ N(0, 1) is ∂KL/∂μ of the closed form (2.3)",
-                          exact("E over eps by integration equals d/dmu of the closed form", mean_mu, exact_mu)))
+                          exact("the mean over ε by integration equals ∂/∂μ of the closed form", mean_mu, exact_mu)))
     res.steps.append(Step(e_sig, sp.simplify(mean_sigma),
                           "unbiased: the mean over ε ~ N(0, 1) is ∂KL/∂σ of the closed form (2.3)",
-                          exact("E over eps by integration equals d/dsigma of the closed form", mean_sigma, exact_sigma)))
+                          exact("the mean over ε by integration equals ∂/∂σ of the closed form", mean_sigma, exact_sigma)))
     var_mu = sp.simplify(expectation(grad_mu ** 2, eps, 0, 1) - mean_mu ** 2)
     var_sigma = sp.simplify(expectation(grad_sigma ** 2, eps, 0, 1) - mean_sigma ** 2)
     v_mu = Label("Var[d t/d mu]", r"\operatorname{Var}_{\epsilon}\left[\frac{\partial t}{\partial \mu}\right]")
     v_sig = Label("Var[d t/d sigma]", r"\operatorname{Var}_{\epsilon}\left[\frac{\partial t}{\partial \sigma}\right]")
     res.steps.append(Step(v_mu, var_mu, "variance: E[g²] − E[g]² by integration over ε",
-                          exact("E[(g - E g)^2], integrated by the checks' own route, agrees",
+                          exact("E[(g - E g)^2], integrated by the separately written route, agrees",
                                 var_mu, independent.gaussian_expectation(sp.expand((grad_mu - mean_mu) ** 2), eps, 0, 1))))
     res.steps.append(Step(v_sig, var_sigma, "variance: E[g²] − E[g]² by integration over ε",
-                          exact("E[(g - E g)^2], integrated by the checks' own route, agrees",
+                          exact("E[(g - E g)^2], integrated by the separately written route, agrees",
                                 var_sigma, independent.gaussian_expectation(sp.expand((grad_sigma - mean_sigma) ** 2),
                                                                             eps, 0, 1))))
     der.results += [
@@ -420,7 +420,7 @@ def _variance(per_sample: sp.Matrix, mean: sp.Matrix, eps) -> sp.Matrix:
 
 
 def _stl_section(der: Derivation, st: Setting, score: sp.Matrix):
-    sec = der.section("The path-derivative (sticking-the-landing) estimator", "2.4",
+    sec = der.section("The path-derivative (sticking-the-landing, STL) estimator", "2.4",
                       "The sweep's gradient minus the score term: only the paths through z remain. It is unbiased "
                       "(the score has mean 0); its variance vanishes at q = p and is lower than the total "
                       "gradient's only on part of the σ axis.")
@@ -438,7 +438,7 @@ def _stl_section(der: Derivation, st: Setting, score: sp.Matrix):
     variance = _variance(stl, mean, st.eps)
     reference = _central_moment(st, frozen, st.exact)
     sec.steps.append(Step(V_STL, variance, "variance: E[g²] − E[g]² by integration over ε",
-                          exact("E[(g − ∂KL/∂θ)²] of the stop-gradient derivative, integrated by the checks' own "
+                          exact("E[(g − ∂KL/∂θ)²] of the stop-gradient derivative, integrated by the separately written "
                                 "route, agrees", variance, reference)))
     _at_prior_step(sec, st, variance, frozen)
     return shown, variance, _comparison_steps(sec, st, variance, reference)
@@ -457,7 +457,7 @@ def _comparison_steps(sec, st: Setting, variance: sp.Matrix, reference: sp.Matri
     gain = (st.variance - variance).applyfunc(lambda c: sp.factor(sp.simplify(c)))
     total = _central_moment(st, _direct_gradient(st), st.exact)
     sec.steps.append(Step(V_GAIN, gain, "the total gradient's variance (above) minus the path-derivative one's",
-                          exact("the same difference with both variances integrated by the checks' own route "
+                          exact("the same difference with both variances integrated by the separately written route "
                                 "(∂t/∂θ differentiated directly; the stop-gradient derivative) agrees",
                                 gain, total - reference)))
     regions = []

@@ -115,7 +115,8 @@ def test_feedback_stays_a_template_with_the_sheets_four_questions(md):
 # 2. No jargon, no ASCII mathematics ---------------------------------------------------------------------
 
 JARGON = [r"\bseed\b", r"\(author\)", r"\b\w+\.(py|json|tex|md|pdf)\b", r"\b[A-Za-z_]\w*\.[A-Za-z_]\w*\(",
-          r"\b[a-z]+_[a-z_]+\b", r"\bderive\.\w"]
+          r"\b[a-z]+_[a-z_]+\b", r"\bderive\.\w", r"\bslogdet\b", r"\blambdif", r"\bsrepr\b", r"\bMatrix\.",
+          r"\bmpmath\b", r"\bscipy\b", r"\bsympify\b", r"\bforward\(", r"\bverdict\b"]
 
 
 @pytest.mark.parametrize("kind", ["md", "html", "pdf"])
@@ -232,3 +233,84 @@ def test_the_page_renders_in_a_real_browser(out, page):
     assert rendered == count and mathml == count
     assert _numbers(headings) == SHEET_NUMBERS + APPENDIX and broken == 0
     assert (shots / "writeup-first-screen.png").stat().st_size > 10_000
+
+
+# 6. One box per question, the sheet's notation, the stronger answers -------------------------------------
+
+def _question(md: str, number: str) -> str:
+    """The Markdown of one question (its heading to the next heading)."""
+    return re.split(r"\n#{2,4} ", md.split(f"\n### {number} ", 1)[1], maxsplit=1)[0]
+
+
+def test_each_question_boxes_its_final_answer_once(md):
+    """1.3 asks two things (the determinant; is it volume preserving), every other question one."""
+    boxes = {q: _question(md, q).count(r"\boxed{") for q in ("1.1", "1.2", "1.3", "2.1", "2.2", "2.3", "2.4")}
+    assert boxes == {"1.1": 1, "1.2": 1, "1.3": 2, "2.1": 1, "2.2": 1, "2.3": 1, "2.4": 1}
+
+
+def test_the_sheets_notation(md):
+    one = md.split("## 1 ", 1)[1].split("### 1.1", 1)[0]
+    assert r"$k = \frac{d}{2}$" in one and r"$\det$ is the determinant" in one
+    three = _question(md, "1.3")
+    assert r"\det\left(\frac{\partial y_1}{\partial x_1}\right)" in three      # det, not |.|, of a block
+    assert not re.search(r"\\left\|\{?\\frac\{\\partial y_\{?[12]", three)
+    kl = _question(md, "2.3")
+    assert "its standard deviation" in kl and r"\mu_{q}" in kl and r"\sigma_{p}" in kl
+    assert not re.search(r"\\(mu|sigma)_\{[12]\}", kl)
+    assert r"D_{\mathrm{KL}}\left(q_{i}\left(z\right) \,\|\, p_{i}\left(z\right)\right) = \frac{\mu_{i}^{2}}{2}" in kl
+
+
+def _marked_display(section: str, body: str) -> bool:
+    """Whether a display whose equation contains ``body`` is followed by a mark."""
+    return bool(re.search(r"\$\$\n[^$]*" + re.escape(body) + r"[^$]*\n\$\$\n\n\[✓ ", section))
+
+
+def test_1_3_gives_a_checked_counterexample_the_condition_and_its_reading(md):
+    three = _question(md, "1.3")
+    assert _marked_display(three, r"\right|_{G \equiv 0,\ s = (1, 0, \dots, 0)} = e")
+    assert _marked_display(three, r"\sum_{i=1}^{k} G_{i}\left(x_{2}\right) = - \sum_{i=1}^{k} s_{i}")
+    for words in ("for every $x_{2}$", "(NICE) block", r"$\det \partial y/\partial x > 0$ everywhere",
+                  "involves neither $F$ nor $x_{1}$", "$O(d)$", "$O(d^{3})$", "Not in general."):
+        assert words in three, words
+
+
+def test_2_3_shows_the_minimum_and_the_stable_form(md):
+    kl = _question(md, "2.3")
+    assert _marked_display(kl, r"= \left( 0, \  1\right)") and _marked_display(kl, r"p_{i}\right) = 0")
+    assert _marked_display(kl, r"\operatorname{log1p}")
+    assert "the closed form as printed gives 0 (relative error 1)" in kl
+
+
+def test_2_4_shows_the_adjoint_values_the_estimator_the_score_and_the_stl_variance(md):
+    four = _question(md, "2.4")
+    assert _marked_display(four, r"\bar{z} = \bar{r} \frac{\partial r}{\partial z} + \bar{s} \frac{\partial s}"
+                                 r"{\partial z} = ")
+    assert _marked_display(four, r"\sum_{l=1}^{L}") and "index is dropped" in four
+    assert "The score term." in four and _marked_display(four, r"\\0\end{matrix}\right)")
+    assert "sticking-the-landing, STL" in four and _marked_display(four, r"g^{\mathrm{STL}}_{\mu}")
+
+
+def test_marks_lead_to_entries_that_hold_the_marked_equation(md):
+    """Each marked display shares its right-hand side with one of the appendix entries it links to."""
+    answer, appendix = md.split("## 3 Feedback", 1)
+    entries = dict(re.findall(r'<a id="(v-[0-9-]+)"></a>\n\n\$\$\n(.*?)\n\$\$', appendix, flags=re.S))
+    shown = re.findall(r"\$\$\n(.*?)\n\$\$\n\n((?:\[✓ [0-9.]+\]\(#v-[0-9-]+\) ?)+)", answer, flags=re.S)
+    assert len(shown) >= 40
+    for body, marks in shown:
+        targets = re.findall(r"\(#(v-[0-9-]+)\)", marks)
+        rhs = [entries[t].split(" = ", 1)[-1].lstrip("= ").strip() for t in targets]
+        assert any(r in body for r in rhs), (body[:90], targets)
+
+
+def test_the_appendix_holds_the_log_the_checks_the_graph_and_the_adjoints(md, page):
+    log = md.split("## A ", 1)[1].split("\n## B ", 1)[0]
+    assert log.count("(exact: residual 0)") >= 60 and "tolerance" in md.split("## B ", 1)[1]
+    graph = md.split("## C ", 1)[1]
+    assert "```mermaid" in graph and "| adjoint | chain rule | value |" in graph
+    assert "<svg" in page.split('id="s-C"', 1)[1] and "<th>adjoint</th>" in page
+
+
+def test_the_three_documents_show_the_same_equations(md, page, out):
+    tex = (out / "writeup.tex").read_text(encoding="utf-8")
+    counts = (md.count("$$\n") // 2, page.count('<div class="eq"'), tex.count(r"{$\displaystyle "))
+    assert counts[0] == counts[1] == counts[2] and counts[0] >= 100, counts

@@ -59,7 +59,7 @@ PRIORS = [(0, 1), (1, 2)]
 @pytest.mark.parametrize("prior", PRIORS)
 def test_every_new_step_is_verified_exactly(prior):
     der = derived(prior)
-    titles = ["The L-sample estimator", "The score term", "The path-derivative (sticking-the-landing) estimator"]
+    titles = ["The L-sample estimator", "The score term", "The path-derivative (sticking-the-landing, STL) estimator"]
     for title in titles:
         sec = _section(der, title)
         assert sec.question == "2.4" and sec.steps
@@ -130,7 +130,7 @@ def test_the_hand_formulas_at_one_point_written_out():
 def test_the_stl_variance_is_zero_at_q_equal_p_and_the_total_is_not(prior):
     der = derived(prior)
     m, lam = prior
-    assert list(_section(der, "The path-derivative (sticking-the-landing) estimator").steps[3].rhs) == [0, 0]
+    assert list(_section(der, "The path-derivative (sticking-the-landing, STL) estimator").steps[3].rhs) == [0, 0]
     assert [_at(v, der, m, lam) for v in der.result("reparam.stl_variance").value] == [0, 0]
     assert _at(der.result("reparam.variance").value[0], der, m, lam) == sp.Rational(1, lam ** 2)
 
@@ -141,7 +141,7 @@ def test_the_stl_variance_is_zero_at_q_equal_p_and_the_total_is_not(prior):
 def test_stl_is_lower_exactly_above_lambda_over_root_two(prior, boundary):
     der = derived(prior)
     assert der.result("reparam.stl_lower_when").value == sp.Interval.open(boundary, sp.oo)
-    gain = _section(der, "The path-derivative (sticking-the-landing) estimator").steps[4].rhs
+    gain = _section(der, "The path-derivative (sticking-the-landing, STL) estimator").steps[4].rhs
     sigma = der.data["symbols"][1]
     lam = prior[1]
     assert sp.simplify(gain[0] - (sp.Rational(2, lam ** 2) - 1 / sigma ** 2)) == 0

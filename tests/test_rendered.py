@@ -166,9 +166,11 @@ def boxed(doc: str, fmt: str, body: str, plain: bool = False) -> bool:
 
 
 def rendered(doc: str, fmt: str, name: str, lhs: str, rhs: str) -> bool:
-    """Whether result ``name`` is displayed as exactly ``lhs = rhs``: boxed where it is a final answer."""
-    final = name not in ("kl.gaussian", "vfe.conjugate", "kl.example")
-    return boxed(doc, fmt, f"{lhs} = {rhs}", plain=not final)
+    """Whether result ``name`` is displayed as exactly ``lhs = rhs``: boxed where it is a question's final
+    answer, as a display of its own otherwise."""
+    from derive.answer import FINAL
+
+    return boxed(doc, fmt, f"{lhs} = {rhs}", plain=name not in FINAL)
 
 
 def find_block(output: str, block: str):
@@ -265,6 +267,8 @@ def test_every_result_is_displayed_as_in_the_json(fmt, data, docs, expected):
     """
     for der in data["derivations"]:
         for res in der["results"]:
+            if res["name"] == "vfe.conjugate":  # a check of 2.1 in one model: in the appendix, as its steps
+                continue
             value = res["value"]
             if "verdict" in value:
                 assert boxed(docs[fmt], fmt, value["condition"]["latex"]), res["name"]

@@ -216,14 +216,14 @@ def check_block(derivation: Derivation, block: NumericCoupling, x, rng) -> list[
     else:
         y, y_ref = block.forward(x), ref(x)
         checks.append(CrossCheck.compare(f"definition vs hand-written forward (k={k})",
-                                         "max |lambdified definition - hand-written numpy| / max(1, |y|)",
+                                         "largest difference from the map written separately in numpy, relative to max(1, |y|)",
                                          np.max(np.abs(y - y_ref) / np.maximum(1, np.abs(y_ref))), 1e-12))
     x_back = block.inverse(ref(x))
-    checks.append(CrossCheck.compare(f"inverse(forward(x)) (k={k})", f"derived inverse after {against}: max relative error",
+    checks.append(CrossCheck.compare(f"inverse after the block (k={k})", f"derived inverse after {against}: max relative error",
                                      np.max(np.abs(x_back - x) / np.maximum(1, np.abs(x))), 1e-10))
     y_rand = rng.normal(size=(batch, 2 * k))
     y_back = ref(block.inverse(y_rand))
-    checks.append(CrossCheck.compare(f"forward(inverse(y)) (k={k})", f"{against} after derived inverse: max relative error",
+    checks.append(CrossCheck.compare(f"the block after its inverse (k={k})", f"{against} after derived inverse: max relative error",
                                      np.max(np.abs(y_back - y_rand) / np.maximum(1, np.abs(y_rand))), 1e-10))
     J_fd = reference.fd_jacobian(ref, x)
     J = block.jacobian(x)
@@ -246,13 +246,13 @@ def _volume_check(derivation: Derivation, abs_ld_ref) -> CrossCheck:
     holds = verdicts[-1].holds if verdicts else None
     worst = float(np.max(abs_ld_ref))
     if holds is True:
-        return CrossCheck.compare("volume verdict 'yes' vs LU log-determinant",
+        return CrossCheck.compare("volume preserving: yes, vs LU log-determinant",
                                   "max log|det| of the finite-difference Jacobian (LU) at the points",
                                   worst, 1e-8)
     if holds is False:
-        return CrossCheck.compare("volume verdict 'no' vs LU log-determinant",
+        return CrossCheck.compare("volume preserving: no, vs LU log-determinant",
                                   "1e-6 / max log|det| of the finite-difference Jacobian (LU) "
                                   "(passes where some |log det| >= 1e-6)",
                                   1e-6 / max(worst, 1e-300), 1.0)
-    return CrossCheck.compare("volume verdict vs LU log-determinant", "no verdict was reached", np.inf, 0.0)
+    return CrossCheck.compare("volume preserving: undecided, vs LU log-determinant", "no verdict was reached", np.inf, 0.0)
 

@@ -51,6 +51,7 @@ def inline(parts) -> str:
 
 def display(d: Display) -> str:
     body = f"{d.relation} {latex(d.rhs)}" if d.chained else f"{latex(d.lhs)} {d.relation} {latex(d.rhs)}"
+    body += "".join(f" = {latex(x)}" for x in d.also)
     math = mathml(body, block=True)
     if d.boxed:
         math = f'<span class="boxed">{math}</span>'

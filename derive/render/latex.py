@@ -60,6 +60,7 @@ def inline(parts) -> str:
 
 def equation_body(d: Display) -> str:
     body = f"{d.relation} {latex(d.rhs)}" if d.chained else f"{latex(d.lhs)} {d.relation} {latex(d.rhs)}"
+    body += "".join(f" = {latex(x)}" for x in d.also)
     return rf"\boxed{{{body}}}" if d.boxed else body
 
 
@@ -76,7 +77,7 @@ def display(d: Display) -> str:
 
 
 def table(t: Table) -> str:
-    total = 0.96
+    total = 0.86
     cols = "".join(rf">{{\raggedright\arraybackslash}}p{{{w * total:.2f}\linewidth}}" for w in t.widths) \
         if t.widths else t.align
     rows = [rf"{{\small\begin{{longtable}}{{{cols}}}", r"\toprule " + " & ".join(esc(h) for h in t.header) + r" \\",
@@ -106,7 +107,7 @@ def template(t: Template) -> str:
 def block(b) -> str:
     if isinstance(b, Para):
         lead = rf"\textbf{{{esc(b.lead)}}} " if b.lead else ""
-        return lead + inline(b.parts) + "\n"
+        return lead + inline(b.parts) + r"\par\nopagebreak" + "\n"
     if isinstance(b, Display):
         return display(b)
     if isinstance(b, Table):

@@ -25,6 +25,7 @@ def inline(parts) -> str:
 
 def equation_body(d: Display) -> str:
     body = f"{d.relation} {latex(d.rhs)}" if d.chained else f"{latex(d.lhs)} {d.relation} {latex(d.rhs)}"
+    body += "".join(f" = {latex(x)}" for x in d.also)
     return rf"\boxed{{{body}}}" if d.boxed else body
 
 

@@ -35,7 +35,8 @@ FUNCTIONS = {"log": r"\log", "exp": r"\exp", "det": r"\det", "diag": r"\operator
              "sqrt": r"\sqrt", "log1p": r"\operatorname{log1p}"}
 
 _TOKEN = re.compile(r"""
-    (?P<space>\s+)
+    (?P<abbr>\b(?:i\.e|e\.g|cf)\.)
+  | (?P<space>\s+)
   | (?P<indexed>(?:[A-Za-z]+[0-9]*|[α-ω])_\{?[A-Za-z0-9]+(?:,[A-Za-z0-9]+)?\}?(?:\^[0-9]+)?)   # x_2,i  y1_i  mu_1  E_q
   | (?P<bar>[A-Za-z]\u0304)
   | (?P<poss>[A-Za-z]+['’]s\b)
@@ -54,7 +55,9 @@ def _kind(kind: str, value: str) -> tuple[bool, bool]:
     if kind in ("indexed", "greek", "bar"):
         return True, True
     if kind == "num":
-        return True, False
+        return True, "e" in value
+    if kind == "word" and value == "oo":
+        return True, True
     if kind == "op":
         return True, value in _STRONG_OPS
     if kind == "word":
@@ -76,6 +79,8 @@ def _tokens(text: str):
 
 
 def _word_tex(value: str) -> str:
+    if value == "oo":
+        return r"\infty"
     base, _, power = value.partition("^")
     prime = ""
     if base in ASCII_GREEK:
@@ -119,6 +124,10 @@ def _tex(tokens) -> str:
             out.append(_indexed_tex(value))
         elif kind == "word":
             out.append(_word_tex(value))
+        elif kind == "num" and "e" in value:          # 1e-8 -> 10^{-8}
+            mantissa, _, power = value.partition("e")
+            power = str(int(power))
+            out.append(f"10^{{{power}}}" if mantissa == "1" else rf"{mantissa}\times 10^{{{power}}}")
         elif kind == "bar":
             out.append(rf"\bar{{{value[0]}}}")
         elif kind == "greek":
@@ -132,7 +141,8 @@ def _tex(tokens) -> str:
             out.append("\\" + value)
         else:
             out.append(SYMBOLS.get(value, value))
-    return re.sub(r" +", " ", "".join(out).replace("||", r"\,\|\,")).strip()
+    tex = re.sub(r" +", " ", "".join(out).replace("||", r"\,\|\,")).strip()
+    return re.sub(r"\\sqrt\s*\(([^()]*)\)", r"\\sqrt{\1}", tex)
 
 
 def _balanced(tokens) -> bool:
@@ -161,6 +171,11 @@ def _runs(tokens):
     groups, current, math = [], [], False
     for index, (kind, value) in enumerate(tokens):
         is_math, _ = _kind(kind, value)
+        if kind == "space" and math and index + 1 < len(tokens) and tokens[index + 1][1] == "(" \
+                and _ends_a_term(current):
+            groups.append((math, current))         # "d = 4 (k = 2)": a remark in brackets stands apart
+            current, math = [(kind, value)], False
+            continue
         if kind == "space" or (kind == "other" and value in ",;" and math and _continues(current, tokens, index)):
             current.append((kind, value))
             continue
@@ -181,6 +196,13 @@ def _continues(current, tokens, index) -> bool:
         return True
     after = [t for t in tokens[index + 1:index + 3] if t[0] != "space"]
     return bool(after) and after[0][0] == "num" and any(v == "=" for _, v in current)
+
+
+def _ends_a_term(tokens) -> bool:
+    """Whether the mathematics so far ends a term (so that a bracket after a space is a remark, not an
+    argument or a factor): it does not end in an operator."""
+    last = [v for k, v in tokens if k != "space"]
+    return bool(last) and last[-1] not in "=+-*/<>≤≥≠≈−·×(,;:∘"
 
 
 def _open(tokens) -> bool:
