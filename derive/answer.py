@@ -66,9 +66,16 @@ def _same(a, b) -> bool:
     return a == b or (isinstance(b, sp.Expr) and sp.expand(a - b) == 0)
 
 
+def _sentence(pieces: tuple) -> tuple:
+    """Prose pieces as a sentence: a capital first letter where it starts with words."""
+    if pieces and isinstance(pieces[0], str) and pieces[0][:1].islower():
+        return (pieces[0][0].upper() + pieces[0][1:],) + pieces[1:]
+    return pieces
+
+
 def _reason_display(der: Derivation, step, boxed: bool = False) -> list:
     """A step as its reason (one line) and its equation, marked with its check."""
-    lead = Para(typeset(step.justification))
+    lead = Para(_sentence(typeset(step.justification)))
     return [lead, Display(step.lhs, step.rhs, _marks(der, [step]), boxed=boxed, chained=step.continues)]
 
 
@@ -164,7 +171,7 @@ def _q13(der: Derivation) -> Section:
     shown = {"coupling.inverse", "coupling.jacobian", "coupling.det", "coupling.logdet"}
     for res in der.results:
         if res.name not in shown and not isinstance(res.value, Verdict):
-            sec.add(Para(typeset(res.description)), _result_display(der, res.name))
+            sec.add(Para(_sentence(typeset(res.description))), _result_display(der, res.name))
     return sec
 
 
@@ -191,7 +198,7 @@ def _q21(der: Derivation) -> Section:
 def _ending_in(der: Derivation, chain, res) -> list:
     """A chain of rewrites whose last line is the result, boxed in full (lhs = value)."""
     last = chain[-1]
-    return _chain(der, chain[:-1]) + [Para(typeset(last.justification) + (", hence",)),
+    return _chain(der, chain[:-1]) + [Para(_sentence(typeset(last.justification)) + (", hence",)),
                                       _result_display(der, res.name, [last])]
 
 
@@ -210,7 +217,7 @@ def _worked(der: Derivation, part, done: set) -> list:
         res = finals.get(id(st))
         if res is not None and res.name not in done:
             done.add(res.name)
-            blocks += [Para(typeset(st.justification)), _result_display(der, res.name)]
+            blocks += [Para(_sentence(typeset(st.justification))), _result_display(der, res.name)]
         elif res is None:
             blocks += _reason_display(der, st)
     return blocks
@@ -246,7 +253,7 @@ def _remaining(der: Derivation, sec: Section, done: set) -> list:
     shown = [(b.lhs, b.rhs) for b in sec.blocks if isinstance(b, Display)]
     return [block for res in der.results if res.name not in done and not isinstance(res.value, Verdict)
             and (res.lhs, res.value) not in shown
-            for block in (Para(typeset(res.description)), _result_display(der, res.name))]
+            for block in (Para(_sentence(typeset(res.description))), _result_display(der, res.name))]
 
 
 def _q24(der: Derivation) -> Section:
@@ -263,7 +270,7 @@ def _q24(der: Derivation) -> Section:
     for res in der.results:                      # the gradient, its mean and variance: the results only
         if set(map(id, _establishing(der, res))) & set(map(id, summary.steps)):
             done.add(res.name)
-            sec.add(Para(typeset(res.description)), _result_display(der, res.name))
+            sec.add(Para(_sentence(typeset(res.description))), _result_display(der, res.name))
     for part in der.sections[2:]:
         sec.add(Para((), lead=part.title + "."), *_worked(der, part, done))
     sec.add(*_remaining(der, sec, done))
