@@ -36,6 +36,18 @@ def _factorised_symbols():
     return i, D, z, mu, sigma
 
 
+def _as_read(expr, mean, other_mean, scale):
+    """The two-Gaussian KL as it is read: its logs combined into one, and the terms over the prior's
+    variance over one denominator, with the means entering through their difference."""
+    logs = sp.Add(*[t for t in sp.Add.make_args(expr) if t.has(sp.log)])
+    over = sp.Add(*[t for t in sp.Add.make_args(expr - logs) if t.has(scale)])
+    rest = sp.expand(expr - logs - over)
+    d = sp.Dummy("d", real=True)
+    shifted = sp.factor(sp.expand(over.subs(mean, other_mean + d)))
+    readable = sp.logcombine(logs, force=True) + shifted.subs(d, mean - other_mean) + rest
+    return readable if sp.expand(sp.expand_log(readable - expr, force=True)) == 0 else expr
+
+
 def _general_symbols():
     """μ_q, σ_q, μ_p, σ_p of q = N(μ_q, σ_q²) and p = N(μ_p, σ_p²) (standard deviations σ)."""
     mu_q, mu_p = sp.symbols("mu_q mu_p", real=True)
@@ -158,7 +170,7 @@ def _closed_form(der, example):
     der.givens += [Given(qa, q, "q = N(mu_q, sigma_q^2) (2.3)"), Given(pa, p, "p = N(mu_p, sigma_p^2) (2.3)")]
     expanded = _integral_steps(sec, zz, qa, pa)
     general = expectation(sp.log(q) - sp.log(p), zz, mu_q, sigma_q ** 2)
-    general = sp.collect(sp.expand(sp.expand_log(general)), [sigma_p], sp.factor)
+    general = _as_read(sp.expand(sp.expand_log(general)), mu_q, mu_p, sigma_p)
     by_substitution = gaussian_expectation(sp.log(gaussian(zz, mu_q, sigma_q)) - sp.log(gaussian(zz, mu_p, sigma_p)),
                                            zz, mu_q, sigma_q)
     sec.steps.append(Step(expanded, general, "integrate: E[z] = mu_q and E[z^2] = mu_q^2 + sigma_q^2 under q",

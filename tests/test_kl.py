@@ -106,3 +106,15 @@ def test_a_worked_example_is_checked_and_printed_with_its_numbers():
     assert klmod._readable(long) == "1.234567890123457" and klmod._readable(half) == "1/2"
     assert klmod._readable(sp.Rational(1, 10 ** 21)) == "1/1000000000000000000000"    # 24 characters: kept exact
     assert klmod._readable(sp.Rational(1, 10 ** 22)) == "1e-22"
+
+
+def test_the_two_gaussian_kl_is_printed_as_it_is_read(der):
+    """One log (of the ratio of the standard deviations) and the means only through their difference:
+    log(σ_p/σ_q) + (σ_q² + (μ_q − μ_p)²)/(2σ_p²) − 1/2."""
+    value = der.result("kl.gaussian").value
+    mu_q, sigma_q, mu_p, sigma_p = der.data["general_symbols"]
+    assert [t for t in sp.Add.make_args(value) if t.has(sp.log)] == [sp.log(sigma_p / sigma_q)]
+    shift = sp.Symbol("shift", real=True)
+    assert not sp.expand(value.subs(mu_q, mu_p + shift)).has(mu_p)
+    by_hand = sp.log(sigma_p / sigma_q) + (sigma_q ** 2 + (mu_q - mu_p) ** 2) / (2 * sigma_p ** 2) - sp.Rational(1, 2)
+    assert sp.expand(sp.expand_log(value - by_hand, force=True)) == 0
