@@ -260,7 +260,8 @@ def _q24(der: Derivation) -> Section:
     sec = Section("2.4", "Stochastic gradient by backpropagation")
     sec.add(Para(("For one dimension ", Math(sp.Symbol("i")), " (the index is dropped below: ",
                   TeX(r"\mu = \mu_i"), ", ", TeX(r"\sigma = \sigma_i"), ", ", TeX(r"\epsilon = \epsilon_i"),
-                  ", ", TeX("t = t_i"), "). ") + typeset(der.sections[0].text)
+                  ", ", TeX("t = t_i"), "); ", TeX(r"g = (\partial t/\partial \mu, \partial t/\partial \sigma)"),
+                  " is the gradient for one draw of ", TeX(r"\epsilon"), ". ") + typeset(der.sections[0].text)
                  + (" The graph and the table of adjoints are in Appendix C.",)))
     for bar, rule, value in der.figures.get("adjoints", [])[1:]:
         steps = [st for st in der.steps if st.lhs == bar]

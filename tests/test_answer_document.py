@@ -314,3 +314,13 @@ def test_the_three_documents_show_the_same_equations(md, page, out):
     tex = (out / "writeup.tex").read_text(encoding="utf-8")
     counts = (md.count("$$\n") // 2, page.count('<div class="eq"'), tex.count(r"{$\displaystyle "))
     assert counts[0] == counts[1] == counts[2] and counts[0] >= 100, counts
+
+
+def test_feedback_holds_only_the_notice_and_the_sheets_questions(md, page):
+    """Nothing is generated for the author: the section is the notice and the four questions, no more."""
+    feedback = md.split("## 3 Feedback", 1)[1].split("\n## ", 1)[0]
+    lines = [ln for ln in feedback.splitlines() if ln.strip()]
+    assert len(lines) == 5 and lines[0].startswith("> **For the author to fill in.")
+    html_feedback = page.split('id="s-3">', 1)[1].split("</section>", 1)[0]
+    words = lambda text: re.findall(r"[A-Za-z/]+", text)  # noqa: E731
+    assert words(html_text(html_feedback)) == ["Feedback"] + words(" ".join(lines))

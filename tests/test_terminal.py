@@ -280,7 +280,7 @@ def test_checks_table_rows_keep_brackets_and_are_distinct():
     names = _table_names(out)
     assert names == [c.name for c in checks]
     assert len(set(names)) == len(names)
-    assert "E[d t/d mu] (mu=0.4, sigma=0.9)" in names and "Var[d t/d sigma] (mu=-1.3, sigma=0.35)" in names
+    assert "E[∂t/∂μ] (μ = 0.4, σ = 0.9)" in names and "Var[∂t/∂σ] (μ = -1.3, σ = 0.35)" in names
     assert [check(c)["name"] for c in checks] == names
 
 

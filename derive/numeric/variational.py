@@ -27,7 +27,7 @@ def vfe_checks(der, seed: int = 0, n: int = 200_000) -> list[CrossCheck]:
     for x, m, v, tau in [(0.7, -0.3, 0.5, 0.8), (-1.5, 0.4, 1.3, 2.0)]:
         z = rng.normal(m, np.sqrt(v), size=n)
         est, se = mc_mean(gaussian_logpdf(x, z, tau) + gaussian_logpdf(z, 0, 1) - gaussian_logpdf(z, m, np.sqrt(v)))
-        out.append(CrossCheck.compare(f"F(q) conjugate model (x={x}, m={m}, v={v}, tau={tau})",
+        out.append(CrossCheck.compare(f"free energy of the conjugate model (x = {x}, m = {m}, v = {v}, τ = {tau})",
                                       f"Monte Carlo, n={n}: |derived - MC| / SE",
                                       abs(f(x, m, v, tau) - est) / se, Z_BOUND))
     return out
@@ -60,7 +60,7 @@ def kl_checks(der, seed: int = 0, n: int = 200_000) -> list[CrossCheck]:
             z = m1 + s1 * u
             return np.exp(gaussian_logpdf(u, 0, 1)) * (gaussian_logpdf(z, m1, s1) - gaussian_logpdf(z, m2, s2))
         quad, _ = integrate.quad(integrand, -40, 40, epsabs=0, epsrel=1e-12, limit=200)
-        out.append(CrossCheck.compare(f"KL of two Gaussians (mu1={m1:g}, s1={s1:g}, mu2={m2:g}, s2={s2:g})",
+        out.append(CrossCheck.compare(f"KL of two Gaussians (μ_q = {m1:g}, σ_q = {s1:g}, μ_p = {m2:g}, σ_p = {s2:g})",
                                       "relative error against adaptive quadrature",
                                       abs(general(m1, s1, m2, s2) - quad) / max(1.0, abs(quad)), 1e-9))
     return out + _kl_stable_checks(der)
@@ -89,21 +89,22 @@ def reparam_checks(der, seed: int = 0, n: int = 1_000_000) -> list[CrossCheck]:
         fd_mu = np.imag(t_ref(m + 1j * h, s, e)) / h
         fd_sigma = np.imag(t_ref(m, s + 1j * h, e)) / h
         gm, gs = g_mu(m, s, e) + 0 * e, g_sigma(m, s, e) + 0 * e
-        for label, g, ref in (("mu", gm, fd_mu), ("sigma", gs, fd_sigma)):
-            out.append(CrossCheck.compare(f"per-sample d t/d {label} (mu={m}, sigma={s})",
+        for label, g, ref in (("μ", gm, fd_mu), ("σ", gs, fd_sigma)):
+            out.append(CrossCheck.compare(f"per-sample ∂t/∂{label} (μ = {m}, σ = {s})",
                                           "max |derived - complex-step derivative| / max(1, |derived|)",
                                           np.max(np.abs(g - ref) / np.maximum(1.0, np.abs(g))), 1e-9))
-        for label, fd, mean, var in (("mu", fd_mu, m_mu(m, s), v_mu(m, s)), ("sigma", fd_sigma, m_sigma(m, s), v_sigma(m, s))):
+        for label, fd, mean, var in (("μ", fd_mu, m_mu(m, s), v_mu(m, s)), ("σ", fd_sigma, m_sigma(m, s),
+                                                                          v_sigma(m, s))):
             est, se = mc_mean(fd)
             # rounding in each sample (a few 1e-16 of |g|) is a floor below which the mean cannot be resolved
             se = max(se, ROUNDING * np.mean(np.abs(fd)))
-            out.append(CrossCheck.compare(f"E[d t/d {label}] (mu={m}, sigma={s})",
+            out.append(CrossCheck.compare(f"E[∂t/∂{label}] (μ = {m}, σ = {s})",
                                           f"MC mean of complex-step gradients, n={n}: |analytic - MC| / SE",
                                           abs(est - mean) / se, Z_BOUND))
             dev2 = (fd - est) ** 2
             var_est, var_se = mc_mean(dev2)
             var_se = max(var_se, ROUNDING * np.mean(fd ** 2))
-            out.append(CrossCheck.compare(f"Var[d t/d {label}] (mu={m}, sigma={s})",
+            out.append(CrossCheck.compare(f"Var[∂t/∂{label}] (μ = {m}, σ = {s})",
                                           f"empirical variance, n={n}: |derived - empirical| / SE",
                                           abs(var_est - var) / var_se, Z_BOUND))
     # the score term, the path-derivative (STL) estimator and the L-sample average, against numeric/estimators.py
