@@ -96,8 +96,8 @@ def derive_free_energy() -> Derivation:
     m = sp.Symbol("m", real=True)
     v, tau = sp.symbols("v tau", positive=True)
     prior, lik, qd = normal_pdf(z, 0, 1), normal_pdf(x, z, tau ** 2), normal_pdf(z, m, v)
-    evidence = sp.simplify(sp.integrate(sp.expand(lik * prior), (z, -sp.oo, sp.oo), conds="none"))
-    posterior = sp.simplify(lik * prior / evidence)
+    evidence = _tidy_exponent(sp.simplify(sp.integrate(sp.expand(lik * prior), (z, -sp.oo, sp.oo), conds="none")))
+    posterior = _tidy_exponent(sp.simplify(lik * prior / evidence))
     ex.steps.append(Step(s["p_x"], evidence, "p(x) = ∫ p(x|z) p(z) dz", _evidence_check(evidence, x, z, tau)))
     joint = independent.gaussian(x, z, tau) * independent.gaussian(z, 0, 1)   # the separately written densities
     posterior_again = joint / sp.integrate(sp.expand(joint), (z, -sp.oo, sp.oo), conds="none")
@@ -129,6 +129,12 @@ def derive_free_energy() -> Derivation:
     der.results.append(Result("vfe.conjugate", F, rhs, "the free energy of the conjugate model"))
     der.data.update({"conjugate": {"x": x, "m": m, "v": v, "tau": tau, "free_energy": rhs, "lhs": lhs}})
     return der
+
+
+def _tidy_exponent(expr):
+    """A Gaussian density as it is read: each exponent over one denominator and factored
+    (-x²/(2(τ² + 1)) rather than x²(-1 + 1/(τ² + 1))/(2τ²))."""
+    return sp.powsimp(expr.replace(sp.exp, lambda arg: sp.exp(sp.factor(sp.cancel(arg)))))
 
 
 def _evidence_check(evidence, x, z, tau) -> Verification:

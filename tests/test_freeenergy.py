@@ -67,3 +67,16 @@ def test_the_rewrites_of_the_integrand_are_proved_or_unverified_never_numeric(mo
              and s.verification.detail.startswith("the integrands over z agree")]
     assert len(steps) >= 3
     assert all(not s.verification.passed and s.verification.method == "unverified" for s in steps)
+
+
+def test_the_evidence_and_the_posterior_are_printed_with_factored_exponents(der):
+    """p(x) = N(x; 0, 1 + τ²): its exponent is -x²/(2(τ² + 1)), one fraction, as by hand."""
+    c = der.data["conjugate"]
+    x, tau = c["x"], c["tau"]
+    steps = {str(st.lhs): st.rhs for st in der.steps}
+    evidence = next(v for k, v in steps.items() if k == "p(x)")
+    (exponent,) = [e.args[0] for e in evidence.atoms(sp.exp)]
+    assert sp.count_ops(exponent) <= 6 and sp.simplify(exponent + x ** 2 / (2 * (tau ** 2 + 1))) == 0
+    # the form printed before, x²(-1 + 1/(τ² + 1))/(2τ²), is the same function but fails the first test
+    assert sp.count_ops(x ** 2 * (-1 + 1 / (tau ** 2 + 1)) / (2 * tau ** 2)) > 6
+    assert sp.simplify(evidence - sp.exp(-x ** 2 / (2 * (1 + tau ** 2))) / sp.sqrt(2 * sp.pi * (1 + tau ** 2))) == 0
