@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import html as _html
 
-from ..document import Display, Document, GraphFigure, Math, Para, Section, Table, Template, TeX
-from .printing import latex
+from ..document import Display, Document, GraphFigure, Para, Section, Table, Template
+from . import shared
 
 STYLE = """
 body { font-family: "Latin Modern Roman", "CMU Serif", Georgia, serif; max-width: 50rem; margin: 2rem auto;
@@ -38,21 +38,11 @@ def mathml(tex: str, block: bool = False) -> str:
 
 
 def inline(parts) -> str:
-    out = []
-    for piece in parts:
-        if isinstance(piece, Math):
-            out.append(mathml(latex(piece.expr)))
-        elif isinstance(piece, TeX):
-            out.append(mathml(piece.latex))
-        else:
-            out.append(_html.escape(piece))
-    return "".join(out)
+    return shared.inline(parts, mathml, _html.escape)
 
 
 def display(d: Display) -> str:
-    body = f"{d.relation} {latex(d.rhs)}" if d.chained else f"{latex(d.lhs)} {d.relation} {latex(d.rhs)}"
-    body += "".join(f" = {latex(x)}" for x in d.also)
-    math = mathml(body, block=True)
+    math = mathml(shared.equation(d, boxed=False), block=True)  # the box is drawn by the page's style
     if d.boxed:
         math = f'<span class="boxed">{math}</span>'
     marks = " ".join(f'<a class="{"ok" if m.verified else "bad"}" href="#{m.anchor}">'
@@ -70,9 +60,6 @@ def table(t: Table) -> str:
 
 def figure(f: GraphFigure) -> str:
     """The graph as SVG: inputs in the first column, each node one column right of its last parent."""
-    from .prose import GREEK
-
-    glyphs = {tex: uni for uni, tex in GREEK.items()}
     depth, place, rows = {}, {}, {}
     for n in f.graph.nodes.values():
         depth[n.name] = 0 if not n.parents else 1 + max(depth[p] for p in n.parents)
@@ -91,7 +78,7 @@ def figure(f: GraphFigure) -> str:
         x, y = place[n.name]
         shape = (f'<rect x="{x - 20}" y="{y - 20}" width="40" height="40" fill="white" stroke="#333"/>'
                  if n.expr is None else f'<circle cx="{x}" cy="{y}" r="20" fill="white" stroke="#333"/>')
-        label = _html.escape(glyphs.get(n.latex, n.latex))
+        label = _html.escape(shared.glyph(n))
         parts.append(f'{shape}<text x="{x}" y="{y + 6}" text-anchor="middle" font-style="italic" '
                      f'font-size="18">{label}</text>')
     parts.append("</svg>")
@@ -103,19 +90,13 @@ def template(t: Template) -> str:
     return f'<p class="template">{_html.escape(t.notice)}</p><ol>{items}</ol>\n'
 
 
+def para(b: Para) -> str:
+    lead = f"<strong>{_html.escape(b.lead)}</strong> " if b.lead else ""
+    return f"<p>{lead}{inline(b.parts)}</p>\n"
+
+
 def block(b) -> str:
-    if isinstance(b, Para):
-        lead = f"<strong>{_html.escape(b.lead)}</strong> " if b.lead else ""
-        return f"<p>{lead}{inline(b.parts)}</p>\n"
-    if isinstance(b, Display):
-        return display(b)
-    if isinstance(b, Table):
-        return table(b)
-    if isinstance(b, GraphFigure):
-        return figure(b)
-    if isinstance(b, Template):
-        return template(b)
-    raise TypeError(f"no HTML for {type(b).__name__}")
+    return shared.block(b, {Para: para, Display: display, Table: table, GraphFigure: figure, Template: template})
 
 
 def section(sec: Section, depth: int) -> str:

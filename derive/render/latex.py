@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
-from ..document import Display, Document, GraphFigure, Math, Para, Section, Table, Template, TeX
-from .printing import latex
+from ..document import Display, Document, GraphFigure, Para, Section, Table, Template
+from . import shared
 
 PREAMBLE = r"""\documentclass[10pt]{article}
 \usepackage[margin=2cm]{geometry}
@@ -47,21 +47,7 @@ def esc(text: str) -> str:
 
 
 def inline(parts) -> str:
-    out = []
-    for piece in parts:
-        if isinstance(piece, Math):
-            out.append(f"${latex(piece.expr)}$")
-        elif isinstance(piece, TeX):
-            out.append(f"${piece.latex}$")
-        else:
-            out.append(esc(piece))
-    return "".join(out)
-
-
-def equation_body(d: Display) -> str:
-    body = f"{d.relation} {latex(d.rhs)}" if d.chained else f"{latex(d.lhs)} {d.relation} {latex(d.rhs)}"
-    body += "".join(f" = {latex(x)}" for x in d.also)
-    return rf"\boxed{{{body}}}" if d.boxed else body
+    return shared.inline(parts, lambda tex: f"${tex}$", esc)
 
 
 def _marks(d: Display) -> str:
@@ -71,7 +57,7 @@ def _marks(d: Display) -> str:
 
 def display(d: Display) -> str:
     target = rf"\hypertarget{{{d.anchor}}}{{}}" if d.anchor else ""
-    eq = r"\adjustbox{max width=0.84\linewidth}{$\displaystyle " + equation_body(d) + "$}"
+    eq = r"\adjustbox{max width=0.84\linewidth}{$\displaystyle " + shared.equation(d) + "$}"
     marks = rf"\makebox[0pt][r]{{\footnotesize {_marks(d)}}}" if d.marks else ""
     return (rf"{target}\par\smallskip\noindent\makebox[\linewidth]{{\hfill{eq}\hfill{marks}}}\par\smallskip" + "\n")
 
@@ -104,19 +90,13 @@ def template(t: Template) -> str:
             + r"\begin{enumerate}" + "\n" + items + "\n" + r"\end{enumerate}" + "\n")
 
 
+def para(b: Para) -> str:
+    lead = rf"\textbf{{{esc(b.lead)}}} " if b.lead else ""
+    return lead + inline(b.parts) + r"\par\nopagebreak" + "\n"
+
+
 def block(b) -> str:
-    if isinstance(b, Para):
-        lead = rf"\textbf{{{esc(b.lead)}}} " if b.lead else ""
-        return lead + inline(b.parts) + r"\par\nopagebreak" + "\n"
-    if isinstance(b, Display):
-        return display(b)
-    if isinstance(b, Table):
-        return table(b)
-    if isinstance(b, GraphFigure):
-        return figure(b)
-    if isinstance(b, Template):
-        return template(b)
-    raise TypeError(f"no LaTeX for {type(b).__name__}")
+    return shared.block(b, {Para: para, Display: display, Table: table, GraphFigure: figure, Template: template})
 
 
 def section(sec: Section, depth: int) -> str:

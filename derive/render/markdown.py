@@ -6,32 +6,19 @@ graph is a Mermaid diagram.
 """
 from __future__ import annotations
 
-from ..document import Display, Document, GraphFigure, Math, Para, Section, Table, Template, TeX
+from ..document import Display, Document, GraphFigure, Para, Section, Table, Template
 from ..model import Derivation
-from .printing import latex
+from . import shared
 
 
 def inline(parts) -> str:
-    out = []
-    for piece in parts:
-        if isinstance(piece, Math):
-            out.append(f"${latex(piece.expr)}$")
-        elif isinstance(piece, TeX):
-            out.append(f"${piece.latex}$")
-        else:
-            out.append(piece.replace("*", r"\*").replace("|", "&#124;").replace("<", "&lt;"))
-    return "".join(out)
-
-
-def equation_body(d: Display) -> str:
-    body = f"{d.relation} {latex(d.rhs)}" if d.chained else f"{latex(d.lhs)} {d.relation} {latex(d.rhs)}"
-    body += "".join(f" = {latex(x)}" for x in d.also)
-    return rf"\boxed{{{body}}}" if d.boxed else body
+    return shared.inline(parts, lambda tex: f"${tex}$",
+                         lambda words: words.replace("*", r"\*").replace("|", "&#124;").replace("<", "&lt;"))
 
 
 def display(d: Display) -> str:
     out = [f'<a id="{d.anchor}"></a>', ""] if d.anchor else []
-    out += ["$$", equation_body(d), "$$", ""]
+    out += ["$$", shared.equation(d), "$$", ""]
     if d.marks:
         out += [" ".join(f"[{'✓' if m.verified else '✗ unverified'} {m.label}](#{m.anchor})" for m in d.marks), ""]
     return "\n".join(out)
@@ -47,37 +34,24 @@ def table(t: Table) -> str:
 def figure(f: GraphFigure) -> str:
     lines = ["```mermaid", "graph LR"]
     for n in f.graph.nodes.values():
-        shape = f'{n.name}["{_glyph(n)}"]' if n.expr is None else f'{n.name}(("{_glyph(n)}"))'
+        shape = f'{n.name}["{shared.glyph(n)}"]' if n.expr is None else f'{n.name}(("{shared.glyph(n)}"))'
         lines.append(f"  {shape}")
     for n in f.graph.nodes.values():
         lines += [f"  {p} --> {n.name}" for p in n.parents]
     return "\n".join(lines + ["```", "", f"*{inline(f.caption)}*", ""])
 
 
-def _glyph(node) -> str:
-    from .prose import GREEK
-
-    names = {tex: uni for uni, tex in GREEK.items()}
-    return names.get(node.latex, node.latex)
-
-
 def template(t: Template) -> str:
     return "\n".join([f"> **{t.notice}**", ""] + [f"{n}. {q}" for n, q in enumerate(t.questions, 1)]) + "\n"
 
 
+def para(b: Para) -> str:
+    lead = f"**{b.lead}** " if b.lead else ""
+    return lead + inline(b.parts) + "\n"
+
+
 def block(b) -> str:
-    if isinstance(b, Para):
-        lead = f"**{b.lead}** " if b.lead else ""
-        return lead + inline(b.parts) + "\n"
-    if isinstance(b, Display):
-        return display(b)
-    if isinstance(b, Table):
-        return table(b)
-    if isinstance(b, GraphFigure):
-        return figure(b)
-    if isinstance(b, Template):
-        return template(b)
-    raise TypeError(f"no Markdown for {type(b).__name__}")
+    return shared.block(b, {Para: para, Display: display, Table: table, GraphFigure: figure, Template: template})
 
 
 def section(sec: Section, depth: int) -> str:

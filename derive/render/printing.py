@@ -22,6 +22,21 @@ def _split(name: str):
 _DOUBLE_INDEX = re.compile(r"^([A-Za-z]+)_(\d+)_(\d+)$")
 
 
+def _whole_vector(expr):
+    """(head, sub) = ('x', '2') when ``expr`` is an undefined function of every component x_2_1, ..., x_2_k
+    of one vector (F_1(x_2_1, x_2_2) is F_1 of x_2); else None."""
+    from sympy.core.function import AppliedUndef
+
+    if not isinstance(expr, AppliedUndef) or len(expr.args) < 2:
+        return None
+    heads = {_DOUBLE_INDEX.match(a.name).group(1, 2) if isinstance(a, sp.Symbol) and _DOUBLE_INDEX.match(a.name)
+             else None for a in expr.args}
+    if len(heads) != 1 or None in heads:
+        return None
+    (whole,) = heads
+    return whole
+
+
 class DeriveLatexPrinter(LatexPrinter):
     def _print_Symbol(self, expr, style="plain"):
         match = _DOUBLE_INDEX.match(expr.name)
@@ -40,15 +55,10 @@ class DeriveLatexPrinter(LatexPrinter):
 
     def _vector_call(self, expr):
         """F_1(x_2_1, ..., x_2_k) -> 'F_{1}', 'x_{2}' when the arguments are all of one vector."""
-        from sympy.core.function import AppliedUndef
-
-        if not isinstance(expr, AppliedUndef) or len(expr.args) < 2:
+        whole = _whole_vector(expr)
+        if whole is None:
             return None
-        heads = {_DOUBLE_INDEX.match(a.name).group(1, 2) if isinstance(a, sp.Symbol) and _DOUBLE_INDEX.match(a.name)
-                 else None for a in expr.args}
-        if len(heads) != 1 or None in heads:
-            return None
-        (head, sub), = heads
+        head, sub = whole
         return self._print(sp.Symbol(expr.func.__name__)), f"{head}_{{{sub}}}"
 
     def _print_Function(self, expr, exp=None):
@@ -523,15 +533,10 @@ class DerivePrettyPrinter(PrettyPrinter):
 
     def _vector_call(self, expr):
         """G_1(x_2_1, ..., x_2_k) -> the prettyForms of G₁ and x₂ when the arguments are one whole vector."""
-        from sympy.core.function import AppliedUndef
-
-        if not isinstance(expr, AppliedUndef) or len(expr.args) < 2:
+        whole = _whole_vector(expr)
+        if whole is None:
             return None
-        heads = {_DOUBLE_INDEX.match(a.name).group(1, 2) if isinstance(a, sp.Symbol) and _DOUBLE_INDEX.match(a.name)
-                 else None for a in expr.args}
-        if len(heads) != 1 or None in heads:
-            return None
-        (head, sub), = heads
+        head, sub = whole
         return self._print(sp.Symbol(expr.func.__name__)), self._print(sp.Symbol(f"{head}_{sub}"))
 
     def _print_Function(self, expr, sort=False, func_name=None, left="(", right=")"):
