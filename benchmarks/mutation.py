@@ -88,7 +88,7 @@ from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_FILES = ["derive/verify.py", "derive/model.py", "derive/numeric/reference.py",
-                 "derive/coupling.py", "derive/volume.py", "derive/freeenergy.py", "derive/kl.py",
+                 "derive/block.py", "derive/coupling.py", "derive/volume.py", "derive/freeenergy.py", "derive/kl.py",
                  "derive/reparam.py", "derive/graph.py", "derive/probability.py", "derive/gaussian.py",
                  "derive/independent.py"]
 #: the tests each file's mutants are run against (the first matching pattern); ``--tests`` overrides them all
@@ -96,6 +96,7 @@ SELECTIONS = [
     ("derive/verify.py", "-x -q -p no:cacheprovider -m mutation tests"),
     ("derive/numeric/reference.py", "-x -q -p no:cacheprovider -m mutation tests"),
     ("derive/model.py", "-x -q -p no:cacheprovider -m 'mutation or mutation_model' tests"),
+    ("derive/block.py", "-x -q -p no:cacheprovider -m mutation_coupling tests"),
     ("derive/coupling.py", "-x -q -p no:cacheprovider -m mutation_coupling tests"),
     ("derive/volume.py", "-x -q -p no:cacheprovider -m mutation_coupling tests"),
     ("derive/*.py", "-x -q -p no:cacheprovider -m mutation_variational tests"),

@@ -3,3 +3,5 @@
 Importing the package is cheap; SymPy and numpy load when a derivation runs.
 """
 __version__ = "0.1.0"
+
+from . import render  # a derivation's notebook view (loads no SymPy)

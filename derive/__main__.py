@@ -1,3 +1,4 @@
+"""``python -m derive``: the command line of :mod:`derive.cli`."""
 import sys
 
 from .cli import main

@@ -4,7 +4,7 @@ The seed's block, equation (1), for x1, x2 in R^k (d = 2k)::
 
     y1 = exp(G(x2)) ∘ x1 + F(x2),      y2 = exp(s) ∘ x2.
 
-A *variant* is given by its component equations ``y_{1,i}`` and ``y_{2,i}`` in
+A *variant* (:mod:`derive.block`) is given by its component equations ``y_{1,i}`` and ``y_{2,i}`` in
 index notation, with F_i(x2), G_i(x2) arbitrary (:class:`Component`).  From that
 definition alone, :func:`derive_coupling`
 
@@ -18,171 +18,19 @@ and checks every step, including against ``Matrix.jacobian`` and the generic
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Callable
-
 import sympy as sp
 
+from .block import SYMBOLS, VARIANTS, CouplingVariant, ExplicitBlock, IndexSymbols
 from .model import Derivation, Given, Result, Step, Verification
-from .notation import (Label, Component, ComponentPartial, decompose_entry, entry_to_block, evaluate_vector,
-                       to_vector)
+from .notation import Label, Component, decompose_entry, entry_to_block, to_vector
 from .verify import combine, prove_equal
+from .volume import volume_part
 
 CHECK_DIMS = (1, 2, 3, 4)
 
 
-@dataclass(frozen=True)
-class IndexSymbols:
-    """The symbols of the general-k block in index notation."""
-
-    i: sp.Symbol
-    j: sp.Symbol
-    k: sp.Symbol
-    x1: sp.IndexedBase
-    x2: sp.IndexedBase
-    y1: sp.IndexedBase
-    y2: sp.IndexedBase
-    s: sp.IndexedBase
-    F: sp.Symbol
-    G: sp.Symbol
-
-    @staticmethod
-    def create() -> "IndexSymbols":
-        i, j = sp.symbols("i j", integer=True, positive=True)
-        k = sp.Symbol("k", integer=True, positive=True)
-        base = {n: sp.IndexedBase(n, real=True) for n in ("x_1", "x_2", "y_1", "y_2", "s")}
-        return IndexSymbols(i, j, k, base["x_1"], base["x_2"], base["y_1"], base["y_2"], base["s"],
-                            sp.Symbol("F"), sp.Symbol("G"))
-
-    def F_i(self):
-        return Component(self.F, self.i, self.x2)
-
-    def G_i(self):
-        return Component(self.G, self.i, self.x2)
-
-    @property
-    def vectors(self) -> dict:
-        """IndexedBase -> the Symbol standing for the whole vector (vector notation)."""
-        return {b: sp.Symbol(b.name, real=True) for b in (self.x1, self.x2, self.y1, self.y2, self.s)}
-
-
-SYMBOLS = IndexSymbols.create()
-
-
-@dataclass(frozen=True)
-class CouplingVariant:
-    """A coupling block given by its i-th component equations."""
-
-    name: str
-    description: str
-    y1: Callable[[IndexSymbols], sp.Expr]
-    y2: Callable[[IndexSymbols], sp.Expr]
-
-
-VARIANTS: dict[str, CouplingVariant] = {
-    v.name: v
-    for v in (
-        CouplingVariant("seed", "the seed's block, equation (1): y1 = exp(G(x2)) ∘ x1 + F(x2), y2 = exp(s) ∘ x2",
-                        lambda S: sp.exp(S.G_i()) * S.x1[S.i] + S.F_i(),
-                        lambda S: sp.exp(S.s[S.i]) * S.x2[S.i]),
-        CouplingVariant("realnvp", "RealNVP affine coupling: y1 = exp(G(x2)) ∘ x1 + F(x2), y2 = x2",
-                        lambda S: sp.exp(S.G_i()) * S.x1[S.i] + S.F_i(),
-                        lambda S: S.x2[S.i]),
-        CouplingVariant("nice", "NICE additive coupling: y1 = x1 + F(x2), y2 = x2",
-                        lambda S: S.x1[S.i] + S.F_i(),
-                        lambda S: S.x2[S.i]),
-        CouplingVariant("scaled-nice", "additive coupling with a fixed scale: y1 = x1 + F(x2), y2 = exp(s) ∘ x2",
-                        lambda S: S.x1[S.i] + S.F_i(),
-                        lambda S: sp.exp(S.s[S.i]) * S.x2[S.i]),
-    )
-}
-
-
 class NotACouplingError(ValueError):
     """The definition is not triangular or cannot be inverted component-wise."""
-
-
-@dataclass
-class ExplicitBlock:
-    """The block at a concrete k: explicit symbols x_{1,n}, x_{2,n} and functions.
-
-    ``F``, ``G`` are lists of k expressions in the x2 symbols (default: undefined
-    functions F_n(x_{2,1}, ..., x_{2,k})); ``s`` a list of k expressions
-    (default: real symbols s_n).
-    """
-
-    variant: CouplingVariant
-    k: int
-    F: list | None = None
-    G: list | None = None
-    s: list | None = None
-    x1: list = field(init=False)
-    x2: list = field(init=False)
-    y1: list = field(init=False)
-    y2: list = field(init=False)
-
-    def __post_init__(self) -> None:
-        k = self.k
-        self.x1 = list(sp.symbols(f"x_1_1:{k + 1}", real=True))
-        self.x2 = list(sp.symbols(f"x_2_1:{k + 1}", real=True))
-        self.y1 = list(sp.symbols(f"y_1_1:{k + 1}", real=True))
-        self.y2 = list(sp.symbols(f"y_2_1:{k + 1}", real=True))
-        if self.F is None:
-            self.F = [sp.Function(f"F_{n}", real=True)(*self.x2) for n in range(1, k + 1)]
-        if self.G is None:
-            self.G = [sp.Function(f"G_{n}", real=True)(*self.x2) for n in range(1, k + 1)]
-        if self.s is None:
-            self.s = list(sp.symbols(f"s_1:{k + 1}", real=True))
-        for name, seq in (("F", self.F), ("G", self.G), ("s", self.s)):
-            if len(seq) != k:
-                raise ValueError(f"{name} has {len(seq)} components, expected {k}")
-
-    @property
-    def x(self) -> sp.Matrix:
-        return sp.Matrix(self.x1 + self.x2)
-
-    @property
-    def y(self) -> sp.Matrix:
-        return sp.Matrix(self.y1 + self.y2)
-
-    def instantiate(self, expr, S: IndexSymbols = SYMBOLS):
-        """Replace index-notation objects by this block's explicit ones."""
-        expr = sp.sympify(expr).subs(S.k, self.k).doit()
-        conditioners = {S.F: self.F, S.G: self.G}
-        bases = {S.x1: self.x1, S.x2: self.x2, S.y1: self.y1, S.y2: self.y2, S.s: self.s}
-
-        def comp(fn, idx, arg):
-            return conditioners[fn][int(idx) - 1]
-
-        def part(fn, idx, jdx, arg):
-            return sp.diff(conditioners[fn][int(idx) - 1], self.x2[int(jdx) - 1])
-
-        expr = expr.replace(ComponentPartial, part).replace(Component, comp)
-        return expr.replace(lambda e: isinstance(e, sp.Indexed) and e.base in bases,
-                            lambda e: bases[e.base][int(e.indices[0]) - 1])
-
-    def component(self, expr, n: int, S: IndexSymbols = SYMBOLS):
-        """Component n (1-based) of an element-wise index expression."""
-        return self.instantiate(sp.sympify(expr).subs(S.i, n), S)
-
-    def forward(self) -> sp.Matrix:
-        S = SYMBOLS
-        rows = [self.component(self.variant.y1(S), n) for n in range(1, self.k + 1)]
-        rows += [self.component(self.variant.y2(S), n) for n in range(1, self.k + 1)]
-        return sp.Matrix(rows)
-
-    def jacobian(self) -> sp.Matrix:
-        """The explicit 2k×2k Jacobian by ``Matrix.jacobian`` (only where asked for)."""
-        return self.forward().jacobian(self.x)
-
-    def written_out(self, vector_expr, S: IndexSymbols = SYMBOLS):
-        """A printed vector-notation formula at this k (x2's functions at this block's x2)."""
-        vec = S.vectors
-        vectors = {vec[S.x1]: self.x1, vec[S.x2]: self.x2, vec[S.y1]: self.y1, vec[S.y2]: self.y2, vec[S.s]: self.s}
-        x2 = vec[S.x2]
-        functions = {(S.F, x2): self.F, (S.G, x2): self.G}
-        jacobians = {(S.F, x2): sp.Matrix(self.F).jacobian(self.x2), (S.G, x2): sp.Matrix(self.G).jacobian(self.x2)}
-        return evaluate_vector(vector_expr, vectors, functions, jacobians)
 
 
 def assemble_jacobian(entries: dict, blk: ExplicitBlock, S: IndexSymbols = SYMBOLS) -> sp.Matrix:
@@ -422,12 +270,11 @@ def _determinant_section(der: Derivation, blocks_k, explicit_j, S: IndexSymbols 
                                    for n in blocks_k], "equals the generic determinant")))
     der.results.append(Result("coupling.det", det_J, det_closed, "the determinant of the Jacobian"))
     der.results.append(Result("coupling.logdet", sp.log(sp.Abs(det_J)), logdet, "the log-determinant: a sum of logs"))
-    der.data.update({"log_diag_x1": _log_abs(diag_a), "log_diag_x2": _log_abs(diag_d), "logdet": logdet})
+    der.data.update({"diagonal": (diag_a, diag_d), "log_diag_x1": _log_abs(diag_a), "log_diag_x2": _log_abs(diag_d),
+                     "logdet": logdet})
 
 
 def _volume_section(der: Derivation, blocks_k: dict) -> None:
-    from .volume import volume_part
-
     vol = der.section("Volume preservation", "1.3", "The map preserves volume exactly when |det ∂y/∂x| = 1 "
                       "for every x, i.e. when the log-determinant vanishes identically.")
     steps, verdict = volume_part(der, blocks_k)

@@ -236,9 +236,3 @@ class Derivation:
     @property
     def all_checks_pass(self) -> bool:
         return all(chk.passed for chk in self.checks)
-
-    # Jupyter shows a derivation as its Markdown rendering.
-    def _repr_markdown_(self) -> str:
-        from .render.markdown import render_derivation
-
-        return render_derivation(self)

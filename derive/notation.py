@@ -35,6 +35,35 @@ def _pretty_call(printer, fn, arg):
     return prettyForm(*prettyForm(*printer._print(arg).parens()).left(printer._print(fn)))
 
 
+def _pad(form, left: int = 0, right: int = 0):
+    from sympy.printing.pretty.stringpict import prettyForm
+
+    if not left and not right:
+        return form
+    lines = [" " * left + ln + " " * right for ln in form.picture]
+    return prettyForm("\n".join(lines), baseline=form.baseline, binding=form.binding)
+
+
+def pretty_fraction(num, den, unicode: bool = True):
+    """num over den with a rule between them (both prettyForms), the rule on the baseline."""
+    from sympy.printing.pretty.stringpict import prettyForm, stringPict
+
+    width = max(num.width(), den.width())
+    num = _pad(num, (width - num.width()) // 2, width - num.width() - (width - num.width()) // 2)
+    den = _pad(den, (width - den.width()) // 2, width - den.width() - (width - den.width()) // 2)
+    rule = stringPict(("─" if unicode else "-") * width)
+    pict, _ = num.below(rule, den)
+    return prettyForm(pict, baseline=num.height(), binding=prettyForm.DIV)
+
+
+def pretty_partial(num, den, unicode: bool = True):
+    """∂num/∂den as a 2-D fraction (num, den prettyForms of the differentiated and the variable)."""
+    from sympy.printing.pretty.stringpict import prettyForm
+
+    d = "∂" if unicode else "d"
+    return pretty_fraction(prettyForm(*num.left(d)), prettyForm(*den.left(d)), unicode)
+
+
 class Component(sp.Function):
     """F_i(x2): component ``i`` of vector function ``F`` at vector ``x2``."""
 
@@ -88,8 +117,6 @@ class ComponentPartial(sp.Function):
         return f"d{printer._print(fn)}_{printer._print(i)}/d{printer._print(arg)}[{printer._print(j)}]"
 
     def _pretty(self, printer):  # ∂Gᵢ/∂x₂,ⱼ as a 2-D fraction, like the printed derivatives beside it
-        from .render.printing import pretty_partial
-
         fn, i, j, arg = self.args
         return pretty_partial(printer._print(sp.Symbol(f"{fn}_{i}")), printer._print(sp.Indexed(arg, j)),
                               printer._use_unicode)
@@ -173,8 +200,6 @@ class JacobianOf(sp.Function):
         return f"d{printer._print(fn)}/d{printer._print(arg)}"
 
     def _pretty(self, printer):  # ∂F/∂x₂ as a 2-D fraction
-        from .render.printing import pretty_partial
-
         fn, arg = self.args
         return pretty_partial(printer._print(fn), printer._print(arg), printer._use_unicode)
 

@@ -16,6 +16,8 @@ import json
 import re
 from pathlib import Path
 
+from .outset import manifest
+
 #: a residual in derivations.json, and one printed in a table of the writeup
 _RESIDUAL = re.compile(r'(?<="residual": )-?[0-9.]+(?:e[-+]?[0-9]+)?|-?\d\.\d+e[-+]\d\d')
 
@@ -67,8 +69,6 @@ def _entries_problem(out_dir: Path, expected: set) -> str | None:
 
 def _manifest_problem(present: dict[str, bytes]) -> str | None:
     """manifest.json must be exactly the manifest of the files present (its PDF engine line as recorded)."""
-    from .writeup import manifest
-
     if "manifest.json" not in present:
         return "manifest.json is missing"
     try:

@@ -12,11 +12,16 @@ The swap happens under an exclusive lock on the folder that holds the output
 folder, so two runs into the same folder never interleave.  A staging folder
 is locked by the run that owns it; one that nobody holds (left by a killed
 run) is removed by the next run.
+
+:func:`manifest` writes ``manifest.json``, the SHA-256 of every file of a set
+and what its PDF was compiled from.
 """
 from __future__ import annotations
 
 import errno
 import fcntl
+import hashlib
+import json
 import os
 import shutil
 import tempfile
@@ -256,3 +261,16 @@ def remove_stale(out: Path, keep: Path | None = None) -> None:
                     os.unlink(out / name)
                 except OSError:
                     pass
+
+
+def manifest(files: dict[str, str | bytes], pdf_engine: str | None) -> str:
+    """``manifest.json``: the SHA-256 of every file of the set, and what the PDF was compiled from."""
+    def digest(data):
+        return hashlib.sha256(data.encode("utf-8") if isinstance(data, str) else data).hexdigest()
+
+    entries = {name: {"sha256": digest(data)} for name, data in sorted(files.items())}
+    pdf = None
+    if "writeup.pdf" in files:
+        pdf = {"compiled_from": "writeup.tex", "tex_sha256": digest(files["writeup.tex"]),
+               "engine": pdf_engine or "unknown"}
+    return json.dumps({"manifest_version": 1, "files": entries, "pdf": pdf}, indent=2, sort_keys=True) + "\n"

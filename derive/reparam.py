@@ -67,6 +67,25 @@ def derive_reparam(prior_mean=0, prior_std=1, closed_form=None) -> Derivation:
     sweep = g.backward("t")
     values = g.values()
     definitions = {N[name].symbol: N[name].expr for name in ("z", "r", "s", "t")}  # equations (2), as given
+    _sweep_section(der, g, sweep, values, definitions)
+    grad_mu = sp.simplify(sweep.adjoint["mu"].subs(values).subs(values))
+    grad_sigma = sp.expand(sp.simplify(sweep.adjoint["sigma"].subs(values).subs(values)))
+    t_composed = independent.compose(definitions, N["t"].symbol)  # t in mu, sigma, eps, from equations (2)
+    mean, variance, exact_grad = _gradient_section(der, (mu, sigma, eps), (grad_mu, grad_sigma), t_composed,
+                                                   closed_form)
+    der.data.update({"grad": (grad_mu, grad_sigma), "mean": exact_grad, "variance": variance,
+                     "symbols": (mu, sigma, eps), "t": t_composed, "graph": g,
+                     "prior": (sp.sympify(prior_mean), sp.sympify(prior_std))})
+    setting = Setting(mu, sigma, eps, N["z"].symbol, (sp.sympify(prior_mean), sp.sympify(prior_std)), definitions,
+                      t_composed, sp.Matrix([grad_mu, grad_sigma]), sp.Matrix(mean),
+                      sp.Matrix(variance), sp.Matrix(exact_grad), sweep, values)
+    derive_estimators(der, setting)
+    return der
+
+
+def _sweep_section(der: Derivation, g: Graph, sweep, values: dict, definitions: dict) -> None:
+    """The backward sweep, one node's adjoint at a time, and the adjoint table (a figure)."""
+    N = g.nodes
     sec = der.section("Backward sweep", "2.4",
                       "Adjoints in reverse order, starting from t̄ = ∂t/∂t = 1. Each adjoint collects one chain-rule "
                       "term per child: μ̄ and σ̄ collect from z and also directly from r, because r = log q(z) uses "
@@ -79,9 +98,13 @@ def derive_reparam(prior_mean=0, prior_std=1, closed_form=None) -> Derivation:
         table.append(_adjoint_steps(sec, g, sweep, name, bars, values, definitions))
     der.data["sweep"] = sweep
     der.figures["adjoints"] = table
-    grad_mu = sp.simplify(sweep.adjoint["mu"].subs(values).subs(values))
-    grad_sigma = sp.expand(sp.simplify(sweep.adjoint["sigma"].subs(values).subs(values)))
-    t_composed = independent.compose(definitions, N["t"].symbol)  # t in mu, sigma, eps, from equations (2)
+
+
+def _gradient_section(der: Derivation, symbols: tuple, grads: tuple, t_composed, closed_form):
+    """The per-sample gradient from the sweep, its mean over ε (unbiased) and its variance, each checked;
+    returns (mean, variance, the exact gradient of the closed form), each a (μ, σ) pair."""
+    mu, sigma, eps = symbols
+    grad_mu, grad_sigma = grads
     res = der.section("The stochastic gradient and its properties", "2.4",
                       "Per sample eps ~ N(0, 1): the gradient estimate, its mean and its variance.")
     gmu_l, gsig_l = Label("d t/d mu", r"\frac{\partial t}{\partial \mu}"), Label("d t/d sigma", r"\frac{\partial t}{\partial \sigma}")
@@ -101,6 +124,22 @@ def derive_reparam(prior_mean=0, prior_std=1, closed_form=None) -> Derivation:
     res.steps.append(Step(e_sig, sp.simplify(mean_sigma),
                           "unbiased: the mean over ε ~ N(0, 1) is ∂KL/∂σ of the closed form (2.3)",
                           exact("the mean over ε by integration equals ∂/∂σ of the closed form", mean_sigma, exact_sigma)))
+    v_mu, v_sig, var_mu, var_sigma = _variance_steps(res, eps, grads, (mean_mu, mean_sigma))
+    der.results += [
+        Result("reparam.grad_mu", gmu_l, grad_mu, "per-sample gradient estimate with respect to mu"),
+        Result("reparam.grad_sigma", gsig_l, grad_sigma, "per-sample gradient estimate with respect to sigma"),
+        Result("reparam.mean", sp.Matrix([e_mu, e_sig]), sp.Matrix([sp.simplify(mean_mu), sp.simplify(mean_sigma)]),
+               "the estimator's mean: the exact gradient"),
+        Result("reparam.variance", sp.Matrix([v_mu, v_sig]), sp.Matrix([var_mu, var_sigma]),
+               "the estimator's variance"),
+    ]
+    return (mean_mu, mean_sigma), (var_mu, var_sigma), (exact_mu, exact_sigma)
+
+
+def _variance_steps(res, eps, grads: tuple, means: tuple):
+    """The variance of each gradient component over ε, checked by the separately written route;
+    returns the two labels and the two variances."""
+    (grad_mu, grad_sigma), (mean_mu, mean_sigma) = grads, means
     var_mu = sp.simplify(expectation(grad_mu ** 2, eps, 0, 1) - mean_mu ** 2)
     var_sigma = sp.simplify(expectation(grad_sigma ** 2, eps, 0, 1) - mean_sigma ** 2)
     v_mu = Label("Var[d t/d mu]", r"\operatorname{Var}_{\epsilon}\left[\frac{\partial t}{\partial \mu}\right]")
@@ -112,22 +151,7 @@ def derive_reparam(prior_mean=0, prior_std=1, closed_form=None) -> Derivation:
                           exact("E[(g - E g)^2], integrated by the separately written route, agrees",
                                 var_sigma, independent.gaussian_expectation(sp.expand((grad_sigma - mean_sigma) ** 2),
                                                                             eps, 0, 1))))
-    der.results += [
-        Result("reparam.grad_mu", gmu_l, grad_mu, "per-sample gradient estimate with respect to mu"),
-        Result("reparam.grad_sigma", gsig_l, grad_sigma, "per-sample gradient estimate with respect to sigma"),
-        Result("reparam.mean", sp.Matrix([e_mu, e_sig]), sp.Matrix([sp.simplify(mean_mu), sp.simplify(mean_sigma)]),
-               "the estimator's mean: the exact gradient"),
-        Result("reparam.variance", sp.Matrix([v_mu, v_sig]), sp.Matrix([var_mu, var_sigma]),
-               "the estimator's variance"),
-    ]
-    der.data.update({"grad": (grad_mu, grad_sigma), "mean": (exact_mu, exact_sigma), "variance": (var_mu, var_sigma),
-                     "symbols": (mu, sigma, eps), "t": t_composed, "graph": g,
-                     "prior": (sp.sympify(prior_mean), sp.sympify(prior_std))})
-    setting = Setting(mu, sigma, eps, N["z"].symbol, (sp.sympify(prior_mean), sp.sympify(prior_std)), definitions,
-                      t_composed, sp.Matrix([grad_mu, grad_sigma]), sp.Matrix([mean_mu, mean_sigma]),
-                      sp.Matrix([var_mu, var_sigma]), sp.Matrix([exact_mu, exact_sigma]), sweep, values)
-    derive_estimators(der, setting)
-    return der
+    return v_mu, v_sig, var_mu, var_sigma
 
 
 def _direct_partial(definitions: dict, output, symbol):

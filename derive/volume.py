@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
-from .coupling import SYMBOLS, VARIANTS, ExplicitBlock, _diagonal_blocks
+from .block import SYMBOLS, VARIANTS, ExplicitBlock
 from .model import Step, Verdict, Verification
 from .notation import Component, ComponentPartial, Hadamard, Label, VectorFunction, to_vector
 from .verify import _random_function, combine, decide_zero, exact, prove_equal, within
@@ -356,7 +356,7 @@ def reduced_block_step(der, blocks: dict, choice: Choice, S=SYMBOLS) -> Step:
 
 def positivity_step(der, dets: dict):
     """det > 0 everywhere, when every diagonal entry of the Jacobian is positive (no step for a constant det)."""
-    diagonal = _diagonal_blocks(der.data["entries"])
+    diagonal = der.data["diagonal"]  # the diagonal entries of the two diagonal blocks (1.3)
     if der.result("coupling.det").value.is_number or not all(entry.is_positive for entry in diagonal):
         return None
     det_J = der.result("coupling.det").lhs

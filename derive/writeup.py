@@ -16,6 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from .outset import manifest
 
 
 def build_everything(opts, status=None, build=None):
@@ -86,22 +87,6 @@ def latex_engine() -> tuple[str | None, str]:
         return None, ""
     tex = shutil.which("pdflatex")
     return engine, _engine_version(tex) if tex else "unknown"
-
-
-def manifest(files: dict[str, str | bytes], pdf_engine: str | None) -> str:
-    """``manifest.json``: the SHA-256 of every file of the set, and what the PDF was compiled from."""
-    import hashlib
-    import json
-
-    def digest(data):
-        return hashlib.sha256(data.encode("utf-8") if isinstance(data, str) else data).hexdigest()
-
-    entries = {name: {"sha256": digest(data)} for name, data in sorted(files.items())}
-    pdf = None
-    if "writeup.pdf" in files:
-        pdf = {"compiled_from": "writeup.tex", "tex_sha256": digest(files["writeup.tex"]),
-               "engine": pdf_engine or "unknown"}
-    return json.dumps({"manifest_version": 1, "files": entries, "pdf": pdf}, indent=2, sort_keys=True) + "\n"
 
 
 def run_all(opts, out: str = "outputs", check_only: bool = False, quiet: bool = False, pdf: bool = True,

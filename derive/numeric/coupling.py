@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from ..coupling import SYMBOLS
+from ..block import SYMBOLS
 from ..model import CrossCheck, Derivation
 from ..notation import Component, decompose_entry
 from . import reference

@@ -67,6 +67,15 @@ def kl_checks(der, seed: int = 0, n: int = 200_000) -> list[CrossCheck]:
 
 
 def reparam_checks(der, seed: int = 0, n: int = 1_000_000) -> list[CrossCheck]:
+    """The per-sample gradient, its mean and variance, then the estimators built on it; one stream of draws."""
+    rng = np.random.default_rng(seed)
+    out, means = _gradient_checks(der, rng, n)
+    return out + _estimator_checks(der, rng, n, means)
+
+
+def _gradient_checks(der, rng, n: int) -> tuple[list[CrossCheck], tuple]:
+    """The printed per-sample gradient against complex-step derivatives of t written with numpy, and its
+    mean and variance against Monte Carlo; returns the checks and the lambdified means (μ, σ)."""
     mu, sigma, eps = der.data["symbols"]
     # the printed results themselves
     g_mu, g_sigma = (sp.lambdify((mu, sigma, eps), der.result(f"reparam.grad_{n}").value, "numpy")
@@ -79,7 +88,6 @@ def reparam_checks(der, seed: int = 0, n: int = 1_000_000) -> list[CrossCheck]:
         z = m + s * e
         return gaussian_logpdf(z, m, s) - gaussian_logpdf(z, pm, ps)
 
-    rng = np.random.default_rng(seed)
     out = []
     for m, s in [(0.4, 0.9), (-1.3, 0.35)]:
         e = rng.normal(size=n)
@@ -107,9 +115,17 @@ def reparam_checks(der, seed: int = 0, n: int = 1_000_000) -> list[CrossCheck]:
             out.append(CrossCheck.compare(f"Var[∂t/∂{label}] (μ = {m}, σ = {s})",
                                           f"empirical variance, n={n}: |derived - empirical| / SE",
                                           abs(var_est - var) / var_se, Z_BOUND))
-    # the score term, the path-derivative (STL) estimator and the L-sample average, against numeric/estimators.py
+    return out, (m_mu, m_sigma)
+
+
+def _estimator_checks(der, rng, n: int, means: tuple) -> list[CrossCheck]:
+    """The score term, the path-derivative (STL) estimator and the L-sample average, against
+    numeric/estimators.py: per sample, and their means and variances by Monte Carlo."""
     from . import estimators as ref
 
+    mu, sigma, eps = der.data["symbols"]
+    pm, ps = (float(v) for v in der.data["prior"])
+    out = []
     z, size, draws = der.symbols["z"], der.symbols["L"], 4
     score, stl = ([sp.lambdify((mu, sigma, eps, z), c, "numpy") for c in der.result(name).value]
                   for name in ("reparam.score", "reparam.stl"))
@@ -139,7 +155,7 @@ def reparam_checks(der, seed: int = 0, n: int = 1_000_000) -> list[CrossCheck]:
                 CrossCheck.compare(f"score term mean, {part}", f"{mc}: |0 - MC mean| / SE",
                                    ref.mean_z_score(r_score[k], 0.0, ROUNDING), Z_BOUND),
                 CrossCheck.compare(f"STL gradient mean, {part}", f"{mc}: |exact gradient - MC mean| / SE",
-                                   ref.mean_z_score(r_stl[k], (m_mu, m_sigma)[k](m, s), ROUNDING), Z_BOUND),
+                                   ref.mean_z_score(r_stl[k], means[k](m, s), ROUNDING), Z_BOUND),
                 CrossCheck.compare(f"STL gradient variance, {part}", f"{mc}: |derived - empirical variance| / SE",
                                    ref.variance_z_score(r_stl[k], stl_var[k](m, s), ROUNDING), Z_BOUND),
                 CrossCheck.compare(f"{draws}-sample average variance, {part}",

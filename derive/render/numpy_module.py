@@ -28,18 +28,26 @@ def _code(expr) -> str:
 def render_module(derivations) -> str:
     by = {d.name: d for d in derivations}
     parts = [HEADER]
-    if "coupling" in by:
-        from ..numeric.coupling import ArrayNames
+    for name, code in (("coupling", _coupling_code), ("kl", _kl_code), ("reparam", _reparam_code),
+                       ("vfe", _vfe_code)):
+        if name in by:
+            parts.append(code(by[name]))
+    return "".join(parts)
 
-        d = by["coupling"].data
-        names = ArrayNames()
-        a = names.arrayify
-        logdet_terms = []
-        for term in sp.Add.make_args(by["coupling"].result("coupling.logdet").value):
-            body = _code(a(term.function if isinstance(term, sp.Sum) else term))
-            logdet_terms.append(f"numpy.sum(numpy.broadcast_to({body}, x2.shape), axis=-1)"
-                                if isinstance(term, sp.Sum) else body)
-        parts.append(f'''def coupling_forward(x, F, G, s):
+
+def _coupling_code(der) -> str:
+    """coupling_forward, coupling_inverse and coupling_logdet, element-wise over a batch."""
+    from ..numeric.coupling import ArrayNames
+
+    d = der.data
+    names = ArrayNames()
+    a = names.arrayify
+    logdet_terms = []
+    for term in sp.Add.make_args(der.result("coupling.logdet").value):
+        body = _code(a(term.function if isinstance(term, sp.Sum) else term))
+        logdet_terms.append(f"numpy.sum(numpy.broadcast_to({body}, x2.shape), axis=-1)"
+                            if isinstance(term, sp.Sum) else body)
+    return f'''def coupling_forward(x, F, G, s):
     """y = (y1, y2) of the block."""
     k = x.shape[-1] // 2
     x1, x2 = x[..., :k], x[..., k:]
@@ -67,28 +75,35 @@ def coupling_logdet(x, F, G, s):
     return {" + ".join(logdet_terms) or "0.0"}
 
 
-''')
-    if "kl" in by:
-        kl = by["kl"]
-        names = {kl.data["mu"]: sp.Symbol("mu"), kl.data["sigma"]: sp.Symbol("sigma")}  # the arguments below
-        parts.append(f'''def kl_gaussian_standard(mu, sigma):
+'''
+
+
+def _kl_code(kl) -> str:
+    """kl_gaussian_standard: the KL of 2.3 in its stable form."""
+    names = {kl.data["mu"]: sp.Symbol("mu"), kl.data["sigma"]: sp.Symbol("sigma")}  # the arguments below
+    return f'''def kl_gaussian_standard(mu, sigma):
     """KL(N(mu, sigma^2) || prior) per dimension (seed 2.3), in its stable form (accurate near the prior)."""
     return {_code(kl.result("kl.stable").value.xreplace(names))}
 
 
-''')
-    if "reparam" in by:
-        g_mu, g_sigma = (by["reparam"].result(f"reparam.grad_{n}").value for n in ("mu", "sigma"))
-        parts.append(f'''def reparam_gradient(mu, sigma, epsilon):
+'''
+
+
+def _reparam_code(der) -> str:
+    """reparam_gradient: the per-sample gradient of 2.4."""
+    g_mu, g_sigma = (der.result(f"reparam.grad_{n}").value for n in ("mu", "sigma"))
+    return f'''def reparam_gradient(mu, sigma, epsilon):
     """Per-sample reparameterisation gradient (d t/d mu, d t/d sigma) at z = mu + sigma epsilon (seed 2.4)."""
     return ({_code(g_mu)}) + 0 * epsilon, ({_code(g_sigma)}) + 0 * epsilon
 
 
-''')
-    if "vfe" in by:
-        c = by["vfe"].data["conjugate"]
-        parts.append(f'''def free_energy_conjugate(x, m, v, tau):
+'''
+
+
+def _vfe_code(der) -> str:
+    """free_energy_conjugate: the free energy of the conjugate model of 2.1."""
+    c = der.data["conjugate"]
+    return f'''def free_energy_conjugate(x, m, v, tau):
     """F(q) for p(z) = N(0, 1), p(x|z) = N(x; z, tau^2), q = N(m, v) (seed 2.1)."""
     return {_code(c["free_energy"])}
-''')
-    return "".join(parts)
+'''

@@ -13,6 +13,8 @@ from sympy.printing.pretty.pretty import PrettyPrinter
 from sympy.printing.pretty.pretty_symbology import pretty_symbol, vobj
 from sympy.printing.str import StrPrinter
 
+from ..notation import pretty_fraction, pretty_partial
+
 
 def _split(name: str):
     head, _, sub = name.partition("_")
@@ -134,100 +136,117 @@ _LATEX_DELIMS = {"(": "(", ")": ")", "[": "[", "]": "]", "|": "|", ".": "", "\\|
 def _latex_tree(src: str):
     """LaTeX as a list of items: ("t", text), ("frac", a, b), ("sub", a), ("sup", a), ("delim", l, a, r),
     ("accent", mark, a), ("sqrt", a).  Raises LatexUnsupported on anything else."""
-    from sympy.printing.pretty.pretty_symbology import greek_unicode
+    return _LatexReader(src).seq(None)
 
-    tokens = _TOKEN.findall(src)
-    pos = 0
 
-    def group(text_mode=False):
-        nonlocal pos
-        if pos >= len(tokens):
+class _LatexReader:
+    """The tokens of one LaTeX source and the position of the next one, read into items."""
+
+    def __init__(self, src: str):
+        from sympy.printing.pretty.pretty_symbology import greek_unicode
+
+        self.greek = greek_unicode
+        self.tokens = _TOKEN.findall(src)
+        self.pos = 0
+
+    def group(self, text_mode=False):
+        """One argument: a braced group or a single token."""
+        if self.pos >= len(self.tokens):
             raise LatexUnsupported("missing argument")
-        tok = tokens[pos]
+        tok = self.tokens[self.pos]
         if tok == "{":
-            pos += 1
-            items = seq("}", text_mode)
-            pos += 1
+            self.pos += 1
+            items = self.seq("}", text_mode)
+            self.pos += 1
             return items
         if tok.isspace():
-            pos += 1
-            return group(text_mode)
-        return seq(None, text_mode, single=True)
+            self.pos += 1
+            return self.group(text_mode)
+        return self.seq(None, text_mode, single=True)
 
-    def seq(until, text_mode=False, single=False):
-        nonlocal pos
+    def seq(self, until, text_mode=False, single=False):
+        """Items up to the token ``until`` (not read), the end, or after one item when ``single``."""
         items = []
-        while pos < len(tokens):
-            tok = tokens[pos]
+        while self.pos < len(self.tokens):
+            tok = self.tokens[self.pos]
             if tok == until or (until == "\\right" and tok == "\\right"):
                 return items
             if tok == "}":
                 raise LatexUnsupported("unbalanced }")
-            pos += 1
+            self.pos += 1
             if text_mode:
-                if tok == "{":
-                    items += seq("}", True)
-                    pos += 1
-                elif tok.startswith("\\") and tok[1:] in _LATEX_SYMBOLS:
-                    items.append(("x", _LATEX_SYMBOLS[tok[1:]]))
-                elif tok.startswith("\\"):
-                    raise LatexUnsupported(tok)
-                else:
-                    items.append(("x", tok))
-            elif tok.isspace():
-                pass
-            elif tok == "{":
-                items.append(("group", seq("}")))
-                pos += 1
-            elif tok in ("_", "^"):
-                items.append(("sub" if tok == "_" else "sup", group()))
-            elif tok.startswith("\\"):
-                name = tok[1:]
-                if name in ("frac", "dfrac", "tfrac"):
-                    num = group()
-                    items.append(("frac", num, group()))
-                elif name == "sqrt":
-                    items.append(("sqrt", group()))
-                elif name in _LATEX_FONTS:
-                    items.append(("group", group()))
-                elif name in _LATEX_TEXT:
-                    items.append(("group", group(text_mode=True)))
-                elif name in _LATEX_ACCENTS:
-                    items.append(("accent", _LATEX_ACCENTS[name], group()))
-                elif name == "left":
-                    left = _delim()
-                    inner = seq("\\right")
-                    if pos >= len(tokens):
-                        raise LatexUnsupported("\\left without \\right")
-                    pos += 1
-                    items.append(("delim", left, inner, _delim()))
-                elif name in _LATEX_OPERATORS:
-                    items.append(("op", name))
-                elif name in _LATEX_SYMBOLS:
-                    items.append(("t", _LATEX_SYMBOLS[name]))
-                elif name in greek_unicode:
-                    items.append(("t", greek_unicode[name]))
-                else:
-                    raise LatexUnsupported(tok)
+                self._text_token(tok, items)
             else:
-                items.append(("t", tok))
+                self._math_token(tok, items)
             if single:
                 return items
         if until is not None:
             raise LatexUnsupported(f"missing {until}")
         return items
 
-    def _delim():
-        nonlocal pos
-        while pos < len(tokens) and tokens[pos].isspace():
-            pos += 1
-        if pos >= len(tokens) or tokens[pos] not in _LATEX_DELIMS:
-            raise LatexUnsupported("unknown delimiter")
-        pos += 1
-        return _LATEX_DELIMS[tokens[pos - 1]]
+    def _text_token(self, tok: str, items: list) -> None:
+        """A token of text mode (\\text{...}): literal text, a braced group, or a symbol command."""
+        if tok == "{":
+            items += self.seq("}", True)
+            self.pos += 1
+        elif tok.startswith("\\") and tok[1:] in _LATEX_SYMBOLS:
+            items.append(("x", _LATEX_SYMBOLS[tok[1:]]))
+        elif tok.startswith("\\"):
+            raise LatexUnsupported(tok)
+        else:
+            items.append(("x", tok))
 
-    out = seq(None)
-    return out
+    def _math_token(self, tok: str, items: list) -> None:
+        """A token of maths: space (dropped), a group, a sub- or superscript, a command or a character."""
+        if tok.isspace():
+            pass
+        elif tok == "{":
+            items.append(("group", self.seq("}")))
+            self.pos += 1
+        elif tok in ("_", "^"):
+            items.append(("sub" if tok == "_" else "sup", self.group()))
+        elif tok.startswith("\\"):
+            items.append(self._command(tok))
+        else:
+            items.append(("t", tok))
+
+    def _command(self, tok: str):
+        """The item of a backslash command, its arguments read."""
+        name = tok[1:]
+        if name in ("frac", "dfrac", "tfrac"):
+            num = self.group()
+            return ("frac", num, self.group())
+        if name == "sqrt":
+            return ("sqrt", self.group())
+        if name in _LATEX_FONTS:
+            return ("group", self.group())
+        if name in _LATEX_TEXT:
+            return ("group", self.group(text_mode=True))
+        if name in _LATEX_ACCENTS:
+            return ("accent", _LATEX_ACCENTS[name], self.group())
+        if name == "left":
+            left = self._delim()
+            inner = self.seq("\\right")
+            if self.pos >= len(self.tokens):
+                raise LatexUnsupported("\\left without \\right")
+            self.pos += 1
+            return ("delim", left, inner, self._delim())
+        if name in _LATEX_OPERATORS:
+            return ("op", name)
+        if name in _LATEX_SYMBOLS:
+            return ("t", _LATEX_SYMBOLS[name])
+        if name in self.greek:
+            return ("t", self.greek[name])
+        raise LatexUnsupported(tok)
+
+    def _delim(self):
+        """The delimiter after ``\\left`` or ``\\right``."""
+        while self.pos < len(self.tokens) and self.tokens[self.pos].isspace():
+            self.pos += 1
+        if self.pos >= len(self.tokens) or self.tokens[self.pos] not in _LATEX_DELIMS:
+            raise LatexUnsupported("unknown delimiter")
+        self.pos += 1
+        return _LATEX_DELIMS[self.tokens[self.pos - 1]]
 
 
 _RELATIONS = set("=<>≤≥≠≈∈→←~∝:")
@@ -320,15 +339,6 @@ def plain_text(prose: str) -> str:
     return "".join(out)
 
 
-def _pad(form, left: int = 0, right: int = 0):
-    from sympy.printing.pretty.stringpict import prettyForm
-
-    if not left and not right:
-        return form
-    lines = [" " * left + ln + " " * right for ln in form.picture]
-    return prettyForm("\n".join(lines), baseline=form.baseline, binding=form.binding)
-
-
 def pretty_subscript(base, sub, unicode: bool = True):
     """``base`` with the subscript ``sub`` (both prettyForms): in Unicode subscript characters where ``sub``
     is one line of characters that have them, else written one line lower to the right of ``base``."""
@@ -360,26 +370,6 @@ def pretty_superscript(base, sup, unicode: bool = True):
     top = stringPict(*sup.left(" " * base.width()))
     pict, _ = top.below(bottom)
     return prettyForm(pict, baseline=top.height() + base.baseline, binding=prettyForm.ATOM)
-
-
-def pretty_fraction(num, den, unicode: bool = True):
-    """num over den with a rule between them (both prettyForms), the rule on the baseline."""
-    from sympy.printing.pretty.stringpict import prettyForm, stringPict
-
-    width = max(num.width(), den.width())
-    num = _pad(num, (width - num.width()) // 2, width - num.width() - (width - num.width()) // 2)
-    den = _pad(den, (width - den.width()) // 2, width - den.width() - (width - den.width()) // 2)
-    rule = stringPict(("─" if unicode else "-") * width)
-    pict, _ = num.below(rule, den)
-    return prettyForm(pict, baseline=num.height(), binding=prettyForm.DIV)
-
-
-def pretty_partial(num, den, unicode: bool = True):
-    """∂num/∂den as a 2-D fraction (num, den prettyForms of the differentiated and the variable)."""
-    from sympy.printing.pretty.stringpict import prettyForm
-
-    d = "∂" if unicode else "d"
-    return pretty_fraction(prettyForm(*num.left(d)), prettyForm(*den.left(d)), unicode)
 
 
 def _hcat(forms):
