@@ -224,11 +224,15 @@ def _build(entry, opts):
 
 
 def _entry(name: str):
-    from .registry import ENTRIES
+    from .registry import ENTRIES, catalogue
 
-    if name not in ENTRIES:
-        raise UsageError(f"unknown derivation {name!r}; known: {', '.join(ENTRIES)}")
-    return ENTRIES[name]
+    if name in ENTRIES:
+        return ENTRIES[name]
+    layers = catalogue()
+    if name not in layers:
+        raise UsageError(f"unknown derivation {name!r}; known: {', '.join(ENTRIES)}; flow layers: "
+                         f"{', '.join(layers)}")
+    return layers[name]
 
 
 def _console():
@@ -248,6 +252,11 @@ def cmd_list(args) -> int:
 
     for e in ENTRIES.values():
         print(f"{e.name:10s} {e.question:8s} {e.description}")
+    from .registry import catalogue
+
+    print("\nflow layers (derive show NAME, derive check NAME):")
+    for e in catalogue().values():
+        print(f"{e.name:13s} {e.description}")
     return 0
 
 

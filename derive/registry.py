@@ -108,3 +108,24 @@ ENTRIES: dict[str, Entry] = {
 
 def names() -> list[str]:
     return list(ENTRIES)
+
+
+def _layer_build(name: str):
+    def build(opts: Options):
+        from . import flows
+
+        return flows.derive(name)
+    return build
+
+
+def _layer_check(der, opts: Options):
+    from .flows.crosscheck import cross_checks
+
+    return cross_checks(der, dim=max(2, opts.dim - opts.dim % 2), seed=opts.seed)
+
+
+def catalogue() -> dict[str, Entry]:
+    """The flow layers of the catalogue, by name (derived on demand)."""
+    from . import flows
+
+    return {n: Entry(n, "layer", flows.describe(n), _layer_build(n), _layer_check) for n in flows.names()}

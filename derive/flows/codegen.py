@@ -1,0 +1,223 @@
+"""Numpy code from index-form results: every index becomes an array axis.
+
+An index-form expression (component i of a block, sums over k, r, ...) is
+printed as numpy code in which each index is an axis of an array, in a fixed
+order after the batch axes: ``x[i]`` is the array ``x`` itself, ``w[k]`` a
+vector, ``W[i, k]`` a matrix, ``Σ_k (product)`` one ``np.einsum`` (so that
+``Σ_k W_ik x_k`` is a matrix product done by BLAS), a sum up to i − 1 a
+masked one, ``F_i(x_2)`` a call of the user's ``F``, ``det`` of an m×m table a
+batched ``np.linalg.det``.  The index i may instead be a loop variable ``t``
+(one component at a time), for the recursions of a sequential inverse.
+
+The output is code text; :mod:`derive.flows.numeric` assembles it into a
+module that needs only numpy.
+"""
+from __future__ import annotations
+
+import sympy as sp
+
+from ..notation import Component
+from .index import Det, I, J, K, Prefix, R, S, Tabled
+
+N = "n"  # the batch axes (any number, in front)
+LETTERS = "abcdefghpqrstuvw"
+
+
+class Unsupported(ValueError):
+    """An expression the generator has no numpy form for."""
+
+
+class Code:
+    """Numpy code for one expression: its text and its index axes (after the batch axes)."""
+
+    def __init__(self, text: str, axes: tuple = (), batch: bool = False):
+        self.text, self.axes, self.batch = text, tuple(axes), batch
+
+
+def _rank(ax) -> tuple:
+    order = [I, J, R, S, K]
+    return (order.index(ax), "") if ax in order else (len(order), str(ax))
+
+
+class Printer:
+    """Prints index-form expressions as numpy code over arrays named after the bases.
+
+    ``names`` maps an IndexedBase or Symbol to the variable holding it; ``sizes`` maps a size
+    symbol to the code for its value; ``scalar`` is the name of the loop variable standing for
+    i, or None when i is an axis.
+    """
+
+    def __init__(self, names: dict, sizes: dict, scalar: str | None = None):
+        self.names, self.sizes, self.scalar = names, sizes, scalar
+
+    # -- alignment -------------------------------------------------------------------------
+    def align(self, c: Code, axes: tuple, batch: bool) -> str:
+        """``c`` broadcast to index axes ``axes`` (a superset, canonical order); batch axes lead, so an
+        array without them broadcasts against one with them."""
+        if not c.axes:
+            return f"{c.text}[..., {', '.join(['None'] * len(axes))}]" if c.batch and axes else c.text
+        present = [a for a in axes if a in c.axes]
+        text = c.text
+        if list(c.axes) != present:
+            perm = [c.axes.index(a) for a in present]
+            n = len(perm)
+            text = (f"np.moveaxis({text}, {list(range(-n, 0))}, {[-n + p for p in perm]})" if c.batch
+                    else f"np.transpose({text}, {perm})")
+        if len(present) == len(axes):
+            return text
+        slots = ", ".join(":" if a in c.axes else "None" for a in axes)
+        return f"{text}[..., {slots}]" if c.batch else f"({text})[{slots}]"
+
+    def merged(self, parts: list) -> tuple:
+        axes = tuple(sorted({a for p in parts for a in p.axes}, key=_rank))
+        batch = any(p.batch for p in parts)
+        return axes, batch
+
+    # -- printing --------------------------------------------------------------------------
+    def __call__(self, expr) -> Code:
+        method = getattr(self, f"_{type(expr).__name__}", None)
+        if method is not None:
+            return method(expr)
+        if isinstance(expr, Component):
+            return self._component(expr)
+        if isinstance(expr, Prefix):
+            return self._component(expr)
+        if isinstance(expr, sp.Function) and type(expr).__name__ in FUNCTIONS:
+            inner = self(expr.args[0])
+            return Code(f"{FUNCTIONS[type(expr).__name__]}({inner.text})", inner.axes, inner.batch)
+        if expr.is_Number or expr is sp.pi:
+            return Code(repr(float(expr)) if not expr.is_Integer else str(int(expr)))
+        raise Unsupported(f"no numpy form for {type(expr).__name__}: {expr}")
+
+    def _Symbol(self, expr):
+        if expr == I and self.scalar:
+            return Code(f"({self.scalar} + 1)")
+        if expr in self.sizes:
+            return Code(self.sizes[expr])
+        if expr in self.names:
+            return Code(self.names[expr])
+        raise Unsupported(f"unknown symbol {expr}")
+
+    def _Dummy(self, expr):
+        return self._Symbol(expr)
+
+    def _Add(self, expr):
+        parts = [self(a) for a in expr.args]
+        axes, batch = self.merged(parts)
+        return Code("(" + " + ".join(self.align(p, axes, batch) for p in parts) + ")", axes, batch)
+
+    def _Mul(self, expr):
+        parts = [self(a) for a in expr.args]
+        axes, batch = self.merged(parts)
+        return Code("(" + " * ".join(self.align(p, axes, batch) for p in parts) + ")", axes, batch)
+
+    def _Pow(self, expr):
+        base = self(expr.base)
+        if expr.exp == sp.Rational(1, 2):
+            return Code(f"np.sqrt({base.text})", base.axes, base.batch)
+        exp = self(expr.exp)
+        if exp.axes:
+            raise Unsupported("an exponent that depends on an index")
+        return Code(f"({base.text}) ** ({exp.text})", base.axes, base.batch)
+
+    def _exp(self, expr):
+        inner = self(expr.args[0])
+        return Code(f"np.exp({inner.text})", inner.axes, inner.batch)
+
+    def _log(self, expr):
+        inner = self(expr.args[0])
+        return Code(f"np.log({inner.text})", inner.axes, inner.batch)
+
+    def _KroneckerDelta(self, expr):
+        a, b = expr.args
+        if {a, b} == {R, S} or {a, b} == {I, J}:
+            size = self.sizes[self._size_of(a)]
+            return Code(f"np.eye({size})", tuple(sorted((a, b), key=_rank)))
+        raise Unsupported(f"Kronecker delta {expr}")
+
+    def _size_of(self, index):
+        return self.index_sizes[index]
+
+    def _Indexed(self, expr):
+        base = self.names[expr.base]
+        axes, picks = [], []
+        for idx in expr.indices:
+            if idx == I and self.scalar:
+                picks.append(self.scalar)
+            elif idx.is_Symbol:
+                picks.append(":")
+                axes.append(idx)
+            else:
+                picks.append(self._shifted(idx))
+                axes.append(next(iter(idx.free_symbols & {I, J, K, R, S})))
+        batch = expr.base in self.batched
+        text = base if all(p == ":" for p in picks) else f"{base}[{'..., ' if batch else ''}{', '.join(picks)}]"
+        code = Code(text, tuple(axes), batch)
+        ordered = tuple(sorted(axes, key=_rank))
+        return Code(self.align(code, ordered, batch), ordered, batch) if ordered != tuple(axes) else code
+
+    def _shifted(self, idx) -> str:
+        """An index of the form size + 1 − v: the axis reversed."""
+        (v,) = idx.free_symbols & {I, J, K, R, S}
+        rest = sp.expand(idx + v)
+        if rest == sp.expand(self._size_of(v) + 1):
+            return "::-1" if not (v == I and self.scalar) else f"-1 - {self.scalar}"
+        raise Unsupported(f"index {idx}")
+
+    def _component(self, expr):
+        fn, idx, arg = expr.args
+        call = f"{self.names[fn]}({self.names[arg]})"
+        if idx == I and self.scalar:
+            return Code(f"{call}[..., {self.scalar}]", (), True)
+        if idx.is_Symbol:
+            return Code(call, (idx,), True)
+        raise Unsupported(f"component {expr}")
+
+    def _Sum(self, expr):
+        if len(expr.limits) != 1:
+            raise Unsupported("a sum over several indices")
+        (v, lo, hi), body = expr.limits[0], expr.function
+        if v not in self.index_sizes and hi in self.sizes:
+            self.index_sizes[v] = hi
+        factors = [self(f) for f in sp.Mul.make_args(body)]
+        mask = self._mask(v, lo, hi)
+        if mask is not None:
+            factors.append(mask)
+        return self._einsum(factors, v)
+
+    def _mask(self, v, lo, hi):
+        size = self._size_of(v)
+        if lo == 1 and hi == size:
+            return None
+        n = self.sizes[size]
+        if lo == 1 and hi == I - 1:
+            text = f"(np.arange({n}) < {self.scalar})" if self.scalar else f"np.tri({n}, {n}, -1)"
+        elif lo == I + 1 and hi == size:
+            text = f"(np.arange({n}) > {self.scalar})" if self.scalar else f"np.tri({n}, {n}, -1).T"
+        else:
+            raise Unsupported(f"sum limits {lo}..{hi}")
+        return Code(text, (v,) if self.scalar else (I, v))
+
+    def _einsum(self, factors, v):
+        axes, batch = self.merged(factors)
+        letters = {a: LETTERS[n] for n, a in enumerate(axes)}
+        subs = [("..." if f.batch else "") + "".join(letters[a] for a in f.axes) for f in factors]
+        out_axes = tuple(a for a in axes if a != v)
+        out = ("..." if batch else "") + "".join(letters[a] for a in out_axes)
+        args = ", ".join(f.text for f in factors)
+        return Code(f"np.einsum('{','.join(subs)}->{out}', {args}, optimize=True)", out_axes, batch)
+
+    def _Det(self, expr):
+        table = expr.args[0]
+        entry, r, s, m = table.args
+        inner = self(entry)
+        return Code(f"np.linalg.det({self.align(inner, (R, S), True)})", (), True)
+
+    def _Abs(self, expr):
+        inner = self(expr.args[0])
+        return Code(f"np.abs({inner.text})", inner.axes, inner.batch)
+
+
+FUNCTIONS = {"tanh": "np.tanh", "sinh": "np.sinh", "cosh": "np.cosh", "asinh": "np.arcsinh", "atanh": "np.arctanh",
+             "sqrt": "np.sqrt", "sin": "np.sin", "cos": "np.cos", "sigmoid": "_sigmoid", "logcosh": "_logcosh",
+             "softplus": "_softplus"}

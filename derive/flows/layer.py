@@ -1,0 +1,141 @@
+"""A flow layer given by its component equations, and the layer written out at a concrete size.
+
+:class:`Layer` holds only the definition: the equations ``y_{b,i} = ...`` of
+each output block in index notation (:mod:`derive.flows.index`), the size
+symbol of a block (``d``, or ``k`` for the halves of a coupling block), the
+parameters and the conditioners.  :class:`Explicit` writes the same
+definition out at a concrete size, with one real symbol per entry and one
+undefined function per conditioner output, so that ``Matrix.jacobian`` and the
+generic determinant can check what the structure rules derive.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from ..notation import Component, ComponentPartial
+from .index import Det, I, Prefix, PrefixPartial, Tabled
+
+
+@dataclass(frozen=True)
+class Param:
+    """A named parameter: a scalar Symbol or an IndexedBase with its shape (in size symbols)."""
+
+    symbol: object
+    shape: tuple = ()
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Conditioner:
+    """A network inside a layer: ``coupling`` (F_i of the other half) or ``autoregressive`` (mu_i of x_{<i})."""
+
+    symbol: sp.Symbol
+    kind: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Layer:
+    """An invertible layer x -> y by its component equations (one per output block)."""
+
+    name: str
+    title: str
+    description: str
+    size: sp.Symbol
+    inputs: tuple
+    outputs: tuple
+    equations: tuple
+    params: tuple = ()
+    conditioners: tuple = ()
+    latent: sp.Symbol | None = None
+    pixels: sp.Symbol | None = None  # the layer acts on each of this many positions (1×1 convolution)
+    check_sizes: tuple = (1, 2, 3, 4)
+
+    @property
+    def dimension(self):
+        return len(self.inputs) * self.size
+
+    def sizes(self, extra=()) -> dict:
+        """Index -> the upper end of its range (for :func:`derive.flows.index.settle`)."""
+        from .index import J, K, R, S
+
+        out = {I: self.size, J: self.size, K: self.size}
+        if self.latent is not None:
+            out.update({R: self.latent, S: self.latent})
+        return out
+
+
+@dataclass
+class Explicit:
+    """A layer written out at block size ``n`` (and latent size ``m``)."""
+
+    layer: Layer
+    n: int
+    m: int = 2
+    symbols: dict = field(default_factory=dict)
+    tag: str = ""  # appended to parameter and conditioner names (layers of one flow)
+
+    def entries(self, base) -> list:
+        return [self._symbol(base, (t,)) for t in range(1, self.n + 1)]
+
+    @property
+    def x(self) -> list:
+        return [s for base in self.layer.inputs for s in self.entries(base)]
+
+    @property
+    def y(self) -> list:
+        return [s for base in self.layer.outputs for s in self.entries(base)]
+
+    def _symbol(self, base, idx):
+        key = (base, tuple(int(t) for t in idx))
+        if key not in self.symbols:
+            positive = any(p.symbol == base and "positive" in p.note for p in self.layer.params)
+            name = "_".join([str(base.label)] + [str(t) for t in key[1]])
+            param = base not in self.layer.inputs and base not in self.layer.outputs
+            self.symbols[key] = sp.Symbol(name + (self.tag if param else ""), real=True, positive=positive or None)
+        return self.symbols[key]
+
+    def _function(self, fn, idx, args):
+        key = ("fn", fn, int(idx))
+        if key not in self.symbols:
+            self.symbols[key] = sp.Function(f"{fn}_{int(idx)}{self.tag}", real=True)
+        return self.symbols[key](*args) if args else sp.Symbol(f"{fn}_{int(idx)}{self.tag}", real=True)
+
+    def _component(self, fn, idx, base):
+        return self._function(fn, idx, self.entries(base))
+
+    def _prefix(self, fn, idx, base):
+        return self._function(fn, idx, self.entries(base)[:int(idx) - 1])
+
+    def instantiate(self, expr, at=None):
+        """``expr`` (index form, component ``at`` of I) written out at this size."""
+        L = self.layer
+        values = {L.size: self.n}
+        if L.latent is not None:
+            values[L.latent] = self.m
+        expr = sp.sympify(expr).subs(values)
+        if at is not None:
+            expr = expr.subs(I, at)
+        expr = expr.doit()
+        expr = expr.replace(lambda e: isinstance(e, Det), lambda e: e.args[0].explicit(self.m).det(method="berkowitz"))
+        expr = expr.replace(lambda e: isinstance(e, sp.Indexed) and all(t.is_Integer for t in e.indices),
+                            lambda e: self._symbol(e.base, e.indices))
+        expr = expr.replace(ComponentPartial, lambda f, a, b, base: sp.diff(self._component(f, a, base),
+                                                                            self._symbol(base, (b,))))
+        expr = expr.replace(PrefixPartial, lambda f, a, b, base: sp.diff(self._prefix(f, a, base),
+                                                                         self._symbol(base, (b,))))
+        expr = expr.replace(Component, self._component)
+        return expr.replace(Prefix, self._prefix)
+
+    def forward(self) -> sp.Matrix:
+        return sp.Matrix([self.instantiate(eq, t) for eq in self.layer.equations for t in range(1, self.n + 1)])
+
+    def jacobian(self) -> sp.Matrix:
+        """∂y/∂x by ``Matrix.jacobian`` of the written-out map (small sizes only)."""
+        return self.forward().jacobian(sp.Matrix(self.x))
+
+    def vector(self, expr_by_block) -> sp.Matrix:
+        """The index-form expressions of each block, written out and stacked."""
+        return sp.Matrix([self.instantiate(e, t) for e in expr_by_block for t in range(1, self.n + 1)])
