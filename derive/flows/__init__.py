@@ -33,3 +33,30 @@ def derive(name: str):
         return derive_layer(LAYERS[name])
     return derive_flow(FLOWS[name], lambda layer: derive(layer.name) if LAYERS.get(layer.name) is layer
                        else derive_layer(layer))
+
+
+def _inline(expr) -> str:
+    import sympy as sp
+
+    if expr is sp.true:
+        return "always"
+    text = sp.pretty(expr, use_unicode=True)
+    return text if "\n" not in text else sp.sstr(expr)
+
+
+def table() -> str:
+    """The catalogue as a Markdown table: structure found, inverse, invertibility, volume (derived)."""
+    import sympy as sp
+
+    rows = ["| layer | structure found | inverse | invertible when | volume preserving |",
+            "|---|---|---|---|---|"]
+    for name in names():
+        der = derive(name)
+        structure = der.data["structure"].name if "structure" in der.data else "composition"
+        cond = der.result(f"{name}.condition").value
+        vol = der.result(f"{name}.volume").value
+        when = ("not derived (det ≠ 0 is needed)" if cond.holds is None and cond.condition.has(sp.Symbol("det"))
+                else _inline(cond.condition))
+        volume = vol.answer if vol.holds is not None else "when the log-determinant (parameters only) is 0"
+        rows.append(f"| `{name}` | {structure} | {der.data['inverse_kind']} | {when} | {volume} |")
+    return "\n".join(rows)

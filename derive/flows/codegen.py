@@ -55,7 +55,7 @@ class Printer:
         """``c`` broadcast to index axes ``axes`` (a superset, canonical order); batch axes lead, so an
         array without them broadcasts against one with them."""
         if not c.axes:
-            return f"{c.text}[..., {', '.join(['None'] * len(axes))}]" if c.batch and axes else c.text
+            return f"({c.text})[..., {', '.join(['None'] * len(axes))}]" if c.batch and axes else c.text
         present = [a for a in axes if a in c.axes]
         text = c.text
         if list(c.axes) != present:
@@ -66,7 +66,7 @@ class Printer:
         if len(present) == len(axes):
             return text
         slots = ", ".join(":" if a in c.axes else "None" for a in axes)
-        return f"{text}[..., {slots}]" if c.batch else f"({text})[{slots}]"
+        return f"({text})[..., {slots}]" if c.batch else f"({text})[{slots}]"
 
     def merged(self, parts: list) -> tuple:
         axes = tuple(sorted({a for p in parts for a in p.axes}, key=_rank))
@@ -125,6 +125,11 @@ class Printer:
         return Code(f"np.exp({inner.text})", inner.axes, inner.batch)
 
     def _log(self, expr):
+        arg = expr.args[0]
+        if isinstance(arg, sp.Abs) and isinstance(arg.args[0], Det):
+            table = arg.args[0].args[0]
+            matrix = self.align(self(table.args[0]), (R, S), True)
+            return Code(f"np.linalg.slogdet({matrix})[1]", (), True)
         inner = self(expr.args[0])
         return Code(f"np.log({inner.text})", inner.axes, inner.batch)
 
@@ -199,13 +204,45 @@ class Printer:
         return Code(text, (v,) if self.scalar else (I, v))
 
     def _einsum(self, factors, v):
+        scalars = [f for f in factors if not f.axes]
+        factors = [f for f in factors if f.axes]
+        core = self._matmul(factors, v) or self._contract(factors, v)
+        if not scalars:
+            return core
+        axes, batch = self.merged(scalars + [core])
+        text = " * ".join([self.align(f, axes, batch) for f in scalars] + [self.align(core, axes, batch)])
+        return Code(f"({text})", axes, batch)
+
+    def _contract(self, factors, v):
         axes, batch = self.merged(factors)
         letters = {a: LETTERS[n] for n, a in enumerate(axes)}
         subs = [("..." if f.batch else "") + "".join(letters[a] for a in f.axes) for f in factors]
         out_axes = tuple(a for a in axes if a != v)
         out = ("..." if batch else "") + "".join(letters[a] for a in out_axes)
+        if len(factors) == 1 and out == ("..." if batch else "") + "".join(letters[a] for a in factors[0].axes if a != v):
+            return Code(f"np.sum({factors[0].text}, axis={factors[0].axes.index(v) - len(factors[0].axes)})",
+                        out_axes, batch)
         args = ", ".join(f.text for f in factors)
         return Code(f"np.einsum('{','.join(subs)}->{out}', {args}, optimize=True)", out_axes, batch)
+
+    def _matmul(self, factors, v):
+        """x @ M for one batch factor over v alone and parameter factors over v and at most one other axis."""
+        batched = [f for f in factors if f.batch]
+        params = [f for f in factors if not f.batch]
+        if len(batched) != 1 or batched[0].axes != (v,) or not params:
+            return None
+        others = {a for f in params for a in f.axes} - {v}
+        if len(others) > 1 or any(v not in f.axes for f in params[:1]):
+            return None
+        axes = tuple(sorted(others | {v}, key=_rank))
+        matrix = " * ".join(self.align(f, axes, False) for f in params)
+        if len(params) > 1:
+            matrix = f"({matrix})"
+        if not others:
+            return Code(f"({batched[0].text} @ {matrix})", (), True)
+        (o,) = others
+        transposed = f"{matrix}.T" if axes == (o, v) else matrix
+        return Code(f"({batched[0].text} @ {transposed})", (o,), True)
 
     def _Det(self, expr):
         table = expr.args[0]

@@ -18,6 +18,27 @@ from ..notation import Component, ComponentPartial
 from .index import Det, I, Prefix, PrefixPartial, Tabled
 
 
+def _concrete(limits) -> bool:
+    return all(lim.is_Integer for lim in limits[0][1:]) and len(limits) == 1
+
+
+def expand_sums(expr, leaves=None):
+    """Sums and products with integer limits written out term by term (renaming the index; no
+    ``Sum.doit``, whose per-term substitution is slow at large sizes), innermost first; ``leaves``
+    rewrites each term as it is made."""
+    leaves = leaves or (lambda term: term)
+
+    def write_out(e):
+        (v, lo, hi) = e.limits[0]
+        terms = [leaves(e.function.xreplace({v: sp.Integer(t)})) for t in range(int(lo), int(hi) + 1)]
+        return sp.Add(*terms) if isinstance(e, sp.Sum) else sp.Mul(*terms)
+
+    expr = expr.replace(lambda e: isinstance(e, (sp.Sum, sp.Product)) and _concrete(e.limits), write_out)
+    if sp.core.parameters.global_parameters.evaluate and expr.has(sp.Sum, sp.Product, sp.Derivative):
+        return expr.doit()
+    return expr
+
+
 @dataclass(frozen=True)
 class Param:
     """A named parameter: a scalar Symbol or an IndexedBase with its shape (in size symbols)."""
@@ -103,11 +124,31 @@ class Explicit:
             self.symbols[key] = sp.Function(f"{fn}_{int(idx)}{self.tag}", real=True)
         return self.symbols[key](*args) if args else sp.Symbol(f"{fn}_{int(idx)}{self.tag}", real=True)
 
+    opaque = False  # write conditioner outputs as F_n(x_2) of the whole vector (large sizes)
+
     def _component(self, fn, idx, base):
+        if self.opaque:
+            return Component(fn, idx, base)
         return self._function(fn, idx, self.entries(base))
 
     def _prefix(self, fn, idx, base):
+        if self.opaque:
+            return Prefix(fn, idx, base)
         return self._function(fn, idx, self.entries(base)[:int(idx) - 1])
+
+    def _leaves(self, term):
+        return term.replace(lambda e: isinstance(e, sp.Indexed) and all(t.is_Integer for t in e.indices),
+                            lambda e: self._symbol(e.base, e.indices))
+
+    def write_out(self, expr, at=None):
+        """``expr`` written out at this size without SymPy's automatic evaluation (no assumption queries on
+        large sums): linear in the size of the result, for results at large sizes."""
+        self.opaque = True
+        try:
+            with sp.evaluate(False):
+                return self.instantiate(expr, at)
+        finally:
+            self.opaque = False
 
     def instantiate(self, expr, at=None):
         """``expr`` (index form, component ``at`` of I) written out at this size."""
@@ -118,16 +159,24 @@ class Explicit:
         expr = sp.sympify(expr).subs(values)
         if at is not None:
             expr = expr.subs(I, at)
-        expr = expr.doit()
-        expr = expr.replace(lambda e: isinstance(e, Det), lambda e: e.args[0].explicit(self.m).det(method="berkowitz"))
-        expr = expr.replace(lambda e: isinstance(e, sp.Indexed) and all(t.is_Integer for t in e.indices),
-                            lambda e: self._symbol(e.base, e.indices))
-        expr = expr.replace(ComponentPartial, lambda f, a, b, base: sp.diff(self._component(f, a, base),
-                                                                            self._symbol(base, (b,))))
-        expr = expr.replace(PrefixPartial, lambda f, a, b, base: sp.diff(self._prefix(f, a, base),
-                                                                         self._symbol(base, (b,))))
-        expr = expr.replace(Component, self._component)
-        return expr.replace(Prefix, self._prefix)
+        kinds = {type(e) for e in sp.preorder_traversal(expr)}  # the small index form: cheap to walk
+        expr = expand_sums(expr, self._leaves if self.opaque else None)
+        if Det in kinds:
+            expr = expr.replace(lambda e: isinstance(e, Det), lambda e: e.args[0].explicit(self.m).det(method="berkowitz"))
+        if not self.opaque or sp.Indexed in kinds and at is not None:
+            expr = expr.replace(lambda e: isinstance(e, sp.Indexed) and all(t.is_Integer for t in e.indices),
+                                lambda e: self._symbol(e.base, e.indices))
+        if ComponentPartial in kinds:
+            expr = expr.replace(ComponentPartial, lambda f, a, b, base: sp.diff(self._component(f, a, base),
+                                                                                self._symbol(base, (b,))))
+        if PrefixPartial in kinds:
+            expr = expr.replace(PrefixPartial, lambda f, a, b, base: sp.diff(self._prefix(f, a, base),
+                                                                             self._symbol(base, (b,))))
+        if Component in kinds and not self.opaque:
+            expr = expr.replace(Component, self._component)
+        if Prefix in kinds and not self.opaque:
+            expr = expr.replace(Prefix, self._prefix)
+        return expr
 
     def forward(self) -> sp.Matrix:
         return sp.Matrix([self.instantiate(eq, t) for eq in self.layer.equations for t in range(1, self.n + 1)])

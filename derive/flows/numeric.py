@@ -168,8 +168,12 @@ def flow_source(der) -> str:
                                                        for n, a in calls] + ["    return h"]
     axes = "3" if flow.positions is not None else "1"
     ld = [f"def {name}_logdet({sig}):", "    h, total = x, 0.0"]
-    for n, a in calls:
-        ld += [f"    total = total + {n}_logdet(h{', ' if a else ''}{a})", f"    h = {n}_forward(h{', ' if a else ''}{a})"]
+    needs = [_depends_on_input(d) for d in der.data["layers"]]
+    last = max([l for l, need in enumerate(needs) if need], default=-1)
+    for l, (n, a) in enumerate(calls):
+        ld.append(f"    total = total + {n}_logdet(h{', ' if a else ''}{a})")
+        if l < last:  # later layers' log-determinants need this layer's output
+            ld.append(f"    h = {n}_forward(h{', ' if a else ''}{a})")
     ld.append("    return _batch(total.sum(axis=(-2, -1)) if np.ndim(total) > np.ndim(x) - 3 else total, x, 3)"
               if axes == "3" else "    return _batch(total, x)")
     out = ["\n".join(fwd), "\n".join(ld)]
@@ -179,6 +183,11 @@ def flow_source(der) -> str:
         out.append("\n".join(inv))
     out.append(f"def {name}_forward_and_logdet({sig}):\n    return {name}_forward({sig}), {name}_logdet({sig})")
     return "\n\n\n".join(out)
+
+
+def _depends_on_input(der) -> bool:
+    layer = der.data["layer"]
+    return der.data["logdet"].has(*layer.inputs, Component, Prefix)
 
 
 def namespace(sources: list) -> dict:

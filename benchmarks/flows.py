@@ -1,0 +1,145 @@
+"""Benchmarks of the flow-layer catalogue: derivation time against d, and the printed numpy kernels.
+
+Run with ``python benchmarks/flows.py`` (``--quick`` for a smaller sweep).  Two tables, every
+comparison taken side by side in this run:
+
+1. per layer: the structure-rule derivation (index form, once for every d) and the log-determinant
+   written out at d, against ``Matrix.jacobian`` + the generic determinant of the written-out layer at
+   d (stopped at its time limit);
+2. per layer at d = 256, N = 10⁵: the printed log-determinant and forward map against the hand-written
+   numpy of ``derive.numeric.flow_reference`` (median of repetitions; ratio printed / hand-written).
+
+Writes ``benchmarks/flows.json``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+SCALING = ("planar", "radial", "tanh", "seed", "maf", "householder", "lu-linear")
+
+
+def timed(fn, repeat=5):
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def _layers_of(name):
+    from derive.flows.catalogue import FLOWS, LAYERS
+
+    return [LAYERS[name]] if name in LAYERS else list(FLOWS[name].layers)
+
+
+def write_out(name, dim):
+    """The log-determinant written out at dimension ``dim`` (each layer's own, at its block size)."""
+    from derive import flows
+    from derive.flows.layer import Explicit
+
+    der = flows.derive(name)
+    pieces = der.data["layers"] if "layers" in der.data else [der]
+    return [Explicit(p.data["layer"], dim // len(p.data["layer"].inputs)).write_out(p.data["logdet"])
+            for p in pieces]
+
+
+def generic(name, dim, limit):
+    from derive.flows.compose import Flow, explicit_flow
+    from derive.verify import within
+
+    def run():
+        x, y, _ = explicit_flow(Flow(name, "", "", tuple(_layers_of(name))), dim)
+        import sympy as sp
+
+        return sp.Matrix(y).jacobian(sp.Matrix(x)).det(method="berkowitz")
+
+    t = time.perf_counter()
+    done = within(limit, "generic determinant", run, on_timeout=None)
+    return time.perf_counter() - t if done is not None else None
+
+
+def scaling(dims, generic_dims, limit):
+    from derive import flows
+
+    rows = []
+    for name in SCALING:
+        t = time.perf_counter()
+        flows.derive.cache_clear()
+        flows.derive(name)
+        derive_s = time.perf_counter() - t
+        row = {"layer": name, "derive_s": derive_s, "write_out_s": {}, "generic_s": {}}
+        for dim in dims:
+            row["write_out_s"][dim] = timed(lambda: write_out(name, dim), repeat=1)
+        for dim in generic_dims:
+            took = generic(name, dim, limit)
+            row["generic_s"][dim] = took
+            if took is None:
+                break
+        rows.append(row)
+    return rows
+
+
+def kernels(dim, n, repeat):
+    from derive import flows
+    from derive.flows.crosscheck import RENAME, sources
+    from derive.flows.numeric import ident, namespace
+    from derive.numeric import flow_reference as ref
+
+    rows = []
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(n, dim))
+    for name in flows.names():
+        ref_name = name.replace("-", "_")
+        if ref_name == "conv1x1":
+            continue
+        der = flows.derive(name)
+        ns = namespace(sources(der))
+        params = ref.LAYERS[ref_name](np.random.default_rng(1), dim)
+        mine = {RENAME.get(k, k): v for k, v in params.items()}
+        fwd, _, logdet = ref.layer_functions(ref_name)
+        base = ident(name)
+        ours_ld = timed(lambda: ns[f"{base}_logdet"](x, **mine), repeat)
+        theirs_ld = timed(lambda: logdet(x, **params), repeat)
+        ours_f = timed(lambda: ns[f"{base}_forward"](x, **mine), repeat)
+        theirs_f = timed(lambda: fwd(x, **params), repeat)
+        rows.append({"layer": name, "logdet_s": ours_ld, "logdet_hand_s": theirs_ld, "logdet_ratio": ours_ld / theirs_ld,
+                     "forward_s": ours_f, "forward_hand_s": theirs_f, "forward_ratio": ours_f / theirs_f})
+    return rows
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args()
+    dims = (64, 1024) if args.quick else (64, 256, 1024, 4096)
+    generic_dims = (2, 4) if args.quick else (2, 4, 8, 16, 32)
+    limit = 10.0 if args.quick else 60.0
+    table = scaling(dims, generic_dims, limit)
+    print(f"{'layer':12s} {'derive':>8s} " + " ".join(f"{'d=' + str(d):>9s}" for d in dims)
+          + "   Matrix.jacobian + det at d = " + ", ".join(map(str, generic_dims)))
+    for row in table:
+        gen = ", ".join("-" if v is None else f"{v:.2f}" for v in row["generic_s"].values())
+        print(f"{row['layer']:12s} {row['derive_s']:8.2f} " + " ".join(f"{row['write_out_s'][d]:9.3f}" for d in dims)
+              + f"   {gen} (s; '-' = over {limit:g} s)")
+    n = 10_000 if args.quick else 100_000
+    ks = kernels(256, n, 3 if args.quick else 7)
+    print(f"\nkernels at d = 256, N = {n}: printed / hand-written numpy (median of repetitions)")
+    for row in ks:
+        print(f"{row['layer']:12s} logdet {row['logdet_ratio']:5.2f}x ({row['logdet_s'] * 1e3:7.1f} ms)   "
+              f"forward {row['forward_ratio']:5.2f}x ({row['forward_s'] * 1e3:7.1f} ms)")
+    (HERE / "flows.json").write_text(json.dumps({"scaling": table, "kernels": ks, "quick": args.quick}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
