@@ -18,7 +18,7 @@ from derive.flows.layer import Explicit, Layer, Param
 #: the structure each layer must be found to have (from the definitions, by hand)
 EXPECTED = {
     "affine": "element-wise", "exp": "element-wise", "softplus": "element-wise", "sigmoid": "element-wise",
-    "tanh": "element-wise", "sinh-arcsinh": "element-wise", "actnorm": "element-wise",
+    "tanh": "element-wise", "arcsinh": "element-wise", "sinh-arcsinh": "element-wise", "actnorm": "element-wise",
     "nice": "block triangular", "realnvp": "block triangular", "glow": "block triangular",
     "seed": "block triangular", "scaled-nice": "block triangular", "gin": "block triangular",
     "maf": "lower triangular", "iaf": "lower triangular", "planar": "diagonal plus rank one",

@@ -139,7 +139,8 @@ def test_the_time_limit_covers_the_cross_checks(tmp_path):
 def test_the_time_limit_covers_derive_all_and_nothing_is_written(tmp_path):
     out = tmp_path / "o"
     res, seconds = timed("all", "--no-pdf", "--quiet", "--out", str(out), "--time-limit", "2")
-    assert "ran out of time after 2 s (--time-limit) while deriving" in refused(res)
+    message = refused(res)  # the stage it names depends on the machine's speed: deriving or cross-checking
+    assert "ran out of time after 2 s (--time-limit) while " in message and "nothing was written" in message
     assert seconds < 6 and not out.exists() and list(tmp_path.iterdir()) == []
 
 

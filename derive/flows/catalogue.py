@@ -49,6 +49,7 @@ ELEMENTWISE = [
     elementwise("softplus", "Element-wise softplus", sp.log(1 + sp.exp(x[I]))),
     elementwise("sigmoid", "Element-wise sigmoid", 1 / (1 + sp.exp(-x[I]))),
     elementwise("tanh", "Element-wise tanh", sp.tanh(x[I])),
+    elementwise("arcsinh", "Element-wise arcsinh", sp.asinh(x[I])),
     elementwise("sinh-arcsinh", "Sinh-arcsinh", sp.sinh(delta[I] * sp.asinh(x[I]) - eps[I]), (EPS_p, DELTA_p)),
     elementwise("actnorm", "ActNorm", (x[I] + b[I]) * sp.exp(logs[I]), (B_p, LOGS_p),
                 "ActNorm (Glow): y_i = (x_i + b_i) exp(ℓ_i), per-channel shift and log-scale"),

@@ -142,6 +142,19 @@ def tanh_logdet(x):
     return np.sum(_log_sech2(x), axis=1)
 
 
+def arcsinh_forward(x):
+    return np.arcsinh(x)
+
+
+def arcsinh_inverse(y):
+    return np.sinh(y)
+
+
+def arcsinh_logdet(x):
+    # d/dx asinh(x) = 1/sqrt(1 + x^2)
+    return -0.5 * np.sum(np.log1p(np.asarray(x) ** 2), axis=-1)
+
+
 def sinh_arcsinh_forward(x, eps, delta):
     return np.sinh(np.asarray(delta) * np.arcsinh(x) - np.asarray(eps))
 
@@ -617,6 +630,7 @@ LAYERS = {
     "softplus": lambda rng, d: {},
     "sigmoid": lambda rng, d: {},
     "tanh": lambda rng, d: {},
+    "arcsinh": lambda rng, d: {},
     "sinh_arcsinh": lambda rng, d: dict(eps=rng.normal(size=d),
                                         delta=rng.uniform(0.5, 1.5, size=d)),
     "actnorm": lambda rng, d: dict(b=rng.normal(size=d), logs=0.3 * rng.normal(size=d)),
