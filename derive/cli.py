@@ -256,8 +256,20 @@ def cmd_list(args) -> int:
 
     print("\nflow layers (derive show NAME, derive check NAME):")
     for e in catalogue().values():
-        print(f"{e.name:13s} {e.description}")
+        print(f"{e.name:13s} {_as_ascii(e.description) if _ascii() else e.description}")
     return 0
+
+
+_ASCII = {"∘": "*", "−": "-", "ᵀ": "^T", "‖": "|", "μ": "mu", "α": "alpha", "β": "beta", "σ": "sigma", "ℓ": "l",
+          "≠": "!=", "·": "*", "×": "x", "ε": "eps", "δ": "delta"}
+
+
+def _as_ascii(text: str) -> str:
+    """A description for a terminal that shows only ASCII: Greek letters by name, other signs spelled out."""
+    import unicodedata
+
+    text = "".join(_ASCII.get(ch, ch) for ch in text)
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
 
 
 def cmd_show(args) -> int:
