@@ -25,7 +25,7 @@ EXPECTED = {
     "radial": "diagonal plus rank one", "sylvester": "diagonal plus rank m", "householder": "orthogonal",
     "reverse": "permutation", "upper": "upper triangular", "unit-lower": "lower triangular",
 }
-FAST = ("affine", "seed", "maf", "planar", "reverse")
+FAST = ("affine", "seed", "maf", "reverse")
 SLOW = [n for n in flows.names() if n not in FAST]
 
 
@@ -96,6 +96,7 @@ def test_new_layer_is_a_definition():
     assert der.data["logdet"].has(sp.cosh)
 
 
+@pytest.mark.slow
 def test_a_wrong_rule_is_caught(monkeypatch):
     """A slip in the lemma (the sign of the rank-one term) leaves its step unverified."""
     real = rules.lemma_factor
@@ -141,6 +142,7 @@ def test_readme_table_is_the_derived_table():
     assert flows.table() in readme
 
 
+@pytest.mark.slow
 def test_catalogue_seed_agrees_with_the_sheets_block():
     """The sheet's block through the driver and through the writeup's own derivation: the same log-det at k = 3."""
     from derive.coupling import derive_coupling, results_at
