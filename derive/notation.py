@@ -64,6 +64,17 @@ def pretty_partial(num, den, unicode: bool = True):
     return pretty_fraction(prettyForm(*num.left(d)), prettyForm(*den.left(d)), unicode)
 
 
+def entry_derivative(component, var, partial):
+    """d/d var of a component fn_i(arg): ``partial(fn, i, j, arg)`` for var = arg[j], else 0 (a function of
+    arg only); left unevaluated for a derivative by a name or an index."""
+    fn, idx, arg = component.args
+    if isinstance(var, sp.Indexed) and var.base == arg:
+        return partial(fn, idx, var.indices[0], arg)
+    if var in component.free_symbols:
+        return None
+    return sp.S.Zero
+
+
 class Component(sp.Function):
     """F_i(x2): component ``i`` of vector function ``F`` at vector ``x2``."""
 
@@ -71,12 +82,7 @@ class Component(sp.Function):
     is_real = True
 
     def _eval_derivative(self, var):
-        fn, idx, arg = self.args
-        if isinstance(var, sp.Indexed) and var.base == arg:
-            return ComponentPartial(fn, idx, var.indices[0], arg)
-        if var in self.free_symbols:
-            return None  # leave d/d(name or index) unevaluated
-        return sp.S.Zero
+        return entry_derivative(self, var, ComponentPartial)
 
     def _latex(self, printer, exp=None):
         fn, idx, arg = self.args

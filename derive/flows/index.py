@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ..notation import _name, _pretty_call
+from ..notation import ComponentPartial, _name, _pretty_call, entry_derivative
 
 I, J = sp.symbols("i j", integer=True, positive=True)
 K = sp.Symbol("l", integer=True, positive=True)  # summation dummy of the definitions
@@ -33,12 +33,7 @@ class Prefix(sp.Function):
     is_real = True
 
     def _eval_derivative(self, var):
-        fn, idx, arg = self.args
-        if isinstance(var, sp.Indexed) and var.base == arg:
-            return PrefixPartial(fn, idx, var.indices[0], arg)
-        if var in self.free_symbols:
-            return None
-        return sp.S.Zero
+        return entry_derivative(self, var, PrefixPartial)
 
     def _latex(self, printer, exp=None):
         fn, idx, arg = self.args
@@ -60,20 +55,9 @@ class PrefixPartial(sp.Function):
     nargs = 4
     is_real = True
 
-    def _eval_derivative(self, var):
-        if isinstance(var, sp.Indexed) and var.base == self.args[3]:
-            return sp.Derivative(self, var, evaluate=False)
-        return None if var in self.free_symbols else sp.S.Zero
-
-    def _latex(self, printer, exp=None):
-        fn, i, j, arg = self.args
-        out = (rf"\frac{{\partial {_name(printer, fn)}_{{{_name(printer, i)}}}}}"
-               rf"{{\partial {_name(printer, sp.Indexed(arg, j))}}}")
-        return rf"\left({out}\right)^{{{exp}}}" if exp else out
-
-    def _sympystr(self, printer):
-        fn, i, j, arg = self.args
-        return f"d{printer._print(fn)}_{printer._print(i)}/d{printer._print(arg)}[{printer._print(j)}]"
+    _eval_derivative = ComponentPartial._eval_derivative
+    _latex = ComponentPartial._latex  # printed as ∂mu_i/∂x_j, like a coupling conditioner's partial
+    _sympystr = ComponentPartial._sympystr
 
 
 class Tabled(sp.Function):
