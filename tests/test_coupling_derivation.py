@@ -171,6 +171,7 @@ def test_an_explicit_block_refuses_conditioners_of_the_wrong_length():
             ExplicitBlock(VARIANTS["seed"], 2, **{name: value})
 
 
+@pytest.mark.slow
 def test_the_explicit_round_trips_run_at_k_1_2_3_and_fail_for_a_wrong_inverse(coupling):
     from derive.coupling import _explicit_roundtrips
 

@@ -268,6 +268,7 @@ def _umount(path: Path) -> None:
     subprocess.run(["umount", str(path)], capture_output=True)
 
 
+@pytest.mark.slow
 def test_a_full_disk_leaves_the_previous_set_and_nothing_else(sets, tmp_path):
     disk = tmp_path / "disk"
     if shutil.which("mount") is None or not _mount_tmpfs(disk, "1200k"):
@@ -362,12 +363,14 @@ def test_check_sees_residuals_set_to_99999(with_pdf, tmp_path):
                         r"computes [-0-9.e+]+\n", res.stderr), res.stderr
 
 
+@pytest.mark.slow
 def test_check_sees_a_pdf_replaced_with_garbage(with_pdf, tmp_path):
     res = _tampered(with_pdf, tmp_path, "writeup.pdf", lambda b: b"%PDF-1.5 garbage\n")
     assert res.returncode == 1 and res.stderr.endswith(
         ": writeup.pdf was changed after derive wrote it (its SHA-256 differs from manifest.json)\n"), res.stderr
 
 
+@pytest.mark.slow
 def test_check_sees_a_residual_changed_within_the_tolerance_through_the_manifest(sets, tmp_path):
     def nudge(data: bytes) -> bytes:  # the first residual, 1e-30 larger: the text comparison lets it through
         text = data.decode()
@@ -549,6 +552,7 @@ def test_a_value_that_overflows_a_float_is_refused_for_that_reason():
     assert "is too large for a float (above about 1.8e308)" in refused(res)
 
 
+@pytest.mark.slow
 def test_an_output_folder_given_as_a_link_is_refused_and_a_linked_leftover_removed(sets, tmp_path):
     real = tmp_path / "real"
     shutil.copytree(sets[0], real)
@@ -698,7 +702,7 @@ def test_a_refusal_at_the_deadline_is_still_one_line(monkeypatch):
     pytest.param("manifest-version", "manifest.json is not the manifest of these files", marks=pytest.mark.slow),
     pytest.param("manifest-list", "manifest.json is not a manifest derive wrote (no table of files)", marks=pytest.mark.slow),
     ("manifest-entry", "derivations.json was changed after derive wrote it"),
-    ("folder", "evil is not an output of derive"),
+    pytest.param("folder", "evil is not an output of derive", marks=pytest.mark.slow),
     pytest.param("link", "writeup.md is not a regular file derive wrote", marks=pytest.mark.slow),
     pytest.param("fifo", "pipe is not an output of derive", marks=pytest.mark.slow),
 ])

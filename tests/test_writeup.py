@@ -92,6 +92,7 @@ def test_generated_module_runs_without_derive_or_sympy(two_runs, coupling):
     assert abs(out["kl"] - (0.5 * (1 + 4 - 1) - np.log(2))) < 1e-12   # by hand
 
 
+@pytest.mark.slow
 def test_check_detects_stale_outputs(two_runs, tmp_path):
     out = tmp_path / "o"
     shutil.copytree(two_runs[0], out)
