@@ -58,12 +58,18 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--time-limit", default=None, help="seconds one derivation may take (default 300)")
         p.add_argument("--json", action="store_true", help="machine-readable output")
 
+    def own(p):
+        p.add_argument("--layer", default=None, help="your own layer: a TOML file of its equations")
+        p.add_argument("--flow", default=None, help="your own flow: a TOML file listing its layers")
+
     show = sub.add_parser("show", help="print a derivation step by step")
-    show.add_argument("name")
+    show.add_argument("name", nargs="?")
     common(show)
+    own(show)
     check = sub.add_parser("check", help="run a derivation's numeric cross-checks")
-    check.add_argument("name")
+    check.add_argument("name", nargs="?")
     common(check)
+    own(check)
     all_ = sub.add_parser("all", help="print, check and export everything")
     common(all_)
     all_.add_argument("--out", default="outputs", help="output folder (default: outputs)")
@@ -75,63 +81,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 CONFIG_KEYS = {"variant", "dim", "F", "G", "s", "prior_mean", "prior_std", "mu", "sigma", "time_limit"}
-MAX_CONFIG_BYTES = 100_000
 #: limits of the numbers a user gives: |mean| <= MAX_MEAN; MIN_STD <= standard deviation <= MAX_STD
 MAX_MEAN = 1e6
 MIN_STD, MAX_STD = 1e-12, 1e12
 DEFAULT_TIME_LIMIT = 300.0
 
 
-def _config_bytes(path: str) -> bytes:
-    """The bytes of the config file, refusing anything but a readable regular file of bounded size."""
-    import os
-    import stat
-
-    if path == "":
-        raise UsageError("--config: empty file name")
-    try:
-        info = os.stat(path)
-    except (FileNotFoundError, NotADirectoryError):
-        raise UsageError(f"--config: no such file {path!r}") from None
-    except OSError as exc:
-        raise UsageError(f"--config: cannot read {path!r} ({exc.strerror})") from None
-    if stat.S_ISDIR(info.st_mode):
-        raise UsageError(f"--config: {path!r} is a folder, not a file")
-    if not stat.S_ISREG(info.st_mode):
-        raise UsageError(f"--config: {path!r} is not a regular file (a device, pipe or socket)")
-    if info.st_size > MAX_CONFIG_BYTES:
-        raise UsageError(f"--config: {path!r} is larger than {MAX_CONFIG_BYTES} bytes")
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read(MAX_CONFIG_BYTES + 1)
-    except OSError as exc:
-        raise UsageError(f"--config: cannot read {path!r} ({exc.strerror or exc})") from None
-    if len(data) > MAX_CONFIG_BYTES:
-        raise UsageError(f"--config: {path!r} is larger than {MAX_CONFIG_BYTES} bytes")
-    return data
-
-
 def _read_config(path: str) -> dict:
     """The TOML config: only known keys, strings or numbers."""
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib
+    from .tomlfile import FileError, read_toml
 
-    data = _config_bytes(path)
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise UsageError(f"--config: {path!r} is not UTF-8 text") from None
-    try:
-        table = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"--config: {path!r} is not valid TOML ({str(exc).splitlines()[0]})") from None
-    except RecursionError:
-        raise UsageError(f"--config: {path!r} is nested too deeply") from None
-    except ValueError as exc:  # e.g. an integer of more than 4300 digits
-        raise UsageError(f"--config: {path!r} holds a value TOML cannot read "
-                         f"({str(exc).splitlines()[0][:80]})") from None
+        table = read_toml(path, "--config")
+    except FileError as exc:
+        raise UsageError(str(exc)) from None
     unknown = sorted(set(table) - CONFIG_KEYS)
     if unknown:
         raise UsageError(f"--config: unknown key {unknown[0]!r}; known: {', '.join(sorted(CONFIG_KEYS))}")
@@ -223,6 +186,24 @@ def _build(entry, opts):
     return entry.build(opts)
 
 
+def _own_entry(args):
+    """The entry of ``--layer FILE`` or ``--flow FILE`` (the file read and checked now), or None."""
+    given = [(kind, getattr(args, kind, None)) for kind in ("layer", "flow") if getattr(args, kind, None) is not None]
+    if not given:
+        if getattr(args, "name", "") is None:
+            raise UsageError(f"{args.command}: give a derivation's NAME, or --layer FILE or --flow FILE")
+        return None
+    if len(given) > 1 or args.name is not None:
+        raise UsageError(f"{args.command}: give one of NAME, --layer FILE, --flow FILE")
+    from .parse import ParseError
+    from .registry import own
+
+    try:
+        return own(*given[0])
+    except ParseError as exc:
+        raise UsageError(str(exc)) from None
+
+
 def _entry(name: str):
     from .registry import ENTRIES, catalogue
 
@@ -273,7 +254,7 @@ def _as_ascii(text: str) -> str:
 
 
 def cmd_show(args) -> int:
-    entry = _entry(args.name)
+    entry = _own_entry(args) or _entry(args.name)
     opts, _ = _options(args)
     der = _build(entry, opts)
     if args.json:
@@ -288,7 +269,7 @@ def cmd_show(args) -> int:
 
 
 def cmd_check(args) -> int:
-    entry = _entry(args.name)
+    entry = _own_entry(args) or _entry(args.name)
     opts, _ = _options(args)
     der = _build(entry, opts)
     from .budget import stage
@@ -412,7 +393,7 @@ def _quiet_broken_pipe() -> int:
 
 
 VALUE_OPTIONS = ("--dim", "--variant", "--F", "--G", "--s", "--prior-mean", "--prior-std", "--mu", "--sigma",
-                 "--config", "--time-limit", "--out")
+                 "--config", "--time-limit", "--out", "--layer", "--flow")
 
 
 def _join_values(argv: list[str]) -> list[str]:

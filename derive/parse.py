@@ -83,10 +83,23 @@ def _prescan(text: str, what: str) -> None:
             raise ParseError(f"{what}: brackets nested deeper than {MAX_DEPTH} at column {pos + 1}")
 
 
+class Scope(dict):
+    """Variables (name -> SymPy object) with functions of the caller's own (name -> (arity, fn)); a function
+    may raise :class:`ParseError`, which is reported at the call's column."""
+
+    def __init__(self, variables: dict, functions: dict | None = None):
+        super().__init__(variables)
+        self.functions = dict(functions or {})
+
+
+def _functions(variables) -> dict:
+    return {**FUNCTIONS, **getattr(variables, "functions", {})}
+
+
 def parse(text: str, variables: dict, *, what: str = "expression", allow_list: bool = False):
     """The SymPy expression (or list of expressions, if ``allow_list``) for ``text``.
 
-    ``variables`` maps allowed names to SymPy symbols.
+    ``variables`` maps allowed names to SymPy symbols (a :class:`Scope` adds the caller's functions).
     """
     if not isinstance(text, str):
         raise ParseError(f"{what}: expected text, got {type(text).__name__}")
@@ -144,7 +157,7 @@ def _build(node, variables, source, what, depth):
             return variables[node.id]
         if node.id in CONSTANTS:
             return CONSTANTS[node.id]
-        if node.id in FUNCTIONS:
+        if node.id in _functions(variables):
             raise ParseError(f"{what}: function {node.id!r} used without arguments{_where(node, source)}")
         allowed = ", ".join(sorted(variables))
         raise ParseError(f"{what}: unknown name {node.id!r}{_where(node, source)}; allowed variables: {allowed}")
@@ -169,12 +182,13 @@ def _build(node, variables, source, what, depth):
         if not isinstance(node.func, ast.Name):
             raise ParseError(f"{what}: only calls of named functions are allowed{_where(node, source)}")
         name = node.func.id
-        if name not in FUNCTIONS:
+        functions = _functions(variables)
+        if name not in functions:
             raise ParseError(f"{what}: unknown function {name!r}{_where(node, source)}; allowed: "
-                             + ", ".join(sorted(FUNCTIONS)))
+                             + ", ".join(sorted(functions)))
         if node.keywords:
             raise ParseError(f"{what}: keyword arguments are not allowed{_where(node, source)}")
-        arity, fn = FUNCTIONS[name]
+        arity, fn = functions[name]
         if any(isinstance(a, ast.Starred) for a in node.args):
             raise ParseError(f"{what}: starred arguments are not allowed{_where(node, source)}")
         if len(node.args) != arity:
@@ -182,7 +196,11 @@ def _build(node, variables, source, what, depth):
         args = [rec(a) for a in node.args]
         if name == "log":
             _nonzero_constant(args[0], what, node, source, "argument of log")
-        return _defined(fn(*args), what, node, source)
+        try:
+            value = fn(*args)
+        except ParseError as exc:
+            raise ParseError(f"{what}: {exc}{_where(node, source)}") from None
+        return _defined(value, what, node, source)
     kind = type(node).__name__
     raise ParseError(f"{what}: {kind} is not allowed{_where(node, source)}")
 

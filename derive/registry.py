@@ -129,3 +129,30 @@ def catalogue() -> dict[str, Entry]:
     from . import flows
 
     return {n: Entry(n, "layer", flows.describe(n), _layer_build(n), _layer_check) for n in flows.names()}
+
+
+def _own_build(kind: str, path: str):
+    def build(opts: Options):
+        from .flows.compose import derive_flow
+        from .flows.driver import derive_layer
+        from .flows.user import read_flow, read_layer
+
+        if kind == "layer":
+            return derive_layer(*read_layer(path))
+        flow, dim = read_flow(path)
+        return derive_flow(flow, lambda layer: derive_layer(layer, dim if layer.source else None))
+    return build
+
+
+def own(kind: str, path: str) -> Entry:
+    """Your own layer (``kind`` "layer") or flow ("flow") from the TOML file at ``path``; the file is read and
+    checked here (a :class:`derive.parse.ParseError` if it is refused)."""
+    from .flows.user import read_flow, read_layer
+
+    item, dim = (read_layer if kind == "layer" else read_flow)(path)
+
+    def check(der, opts: Options):
+        from .flows.usercheck import cross_checks
+
+        return cross_checks(der, dim=dim, seed=opts.seed)
+    return Entry(item.name, kind, item.description, _own_build(kind, path), check)

@@ -197,6 +197,40 @@ def _reduce_now(diff) -> bool:
     return _is_zero(cand) or _is_zero(_simplified(cand))
 
 
+def rational_zero(diff, seconds: float = 20.0) -> bool:
+    """True when ``diff`` is 0 as a rational function of its function values: every value of a function
+    (exp of each term of its argument, tanh, log, an undefined function, a root, ...) is named by one unknown
+    per distinct argument (arguments compared after cancelling, recursively), and the rational function of
+    those unknowns cancels to 0.  Identities between function values (tanh² = 1 − sech²) are not used, so
+    False proves nothing; True is a proof.  A time-out is False."""
+    return within(seconds, "rational check", _rational_zero_now, diff, on_timeout=False)
+
+
+def _rational_zero_now(diff) -> bool:
+    names = {}
+
+    def atom(func, args):
+        key = (func, tuple(sp.cancel(walk(a)) for a in args))
+        return names.setdefault(key, sp.Dummy(f"v{len(names)}"))
+
+    def walk(e):
+        if e.is_Symbol or e.is_Number:
+            return e
+        if isinstance(e, (sp.Add, sp.Mul)):
+            return e.func(*[walk(a) for a in e.args])
+        if isinstance(e, sp.Pow) and e.exp.is_Integer:
+            return walk(e.base) ** e.exp
+        if isinstance(e, sp.exp):  # exp(2a + b) = exp(a)² exp(b)
+            out = sp.S.One
+            for term in sp.Add.make_args(sp.expand(e.args[0])):
+                c, rest = term.as_coeff_Mul()
+                out *= atom(sp.exp, (rest,)) ** c if c.is_Integer else atom(sp.exp, (term,))
+            return out
+        return atom(e.func, e.args)
+
+    return sp.cancel(walk(sp.sympify(diff))) == 0
+
+
 def _random_function(rng: random.Random, nargs: int):
     """A random smooth function of ``nargs`` real arguments (a SymPy Lambda)."""
     args = sp.symbols(f"_a0:{nargs}", real=True)

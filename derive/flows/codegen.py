@@ -128,7 +128,7 @@ class Printer:
         arg = expr.args[0]
         if isinstance(arg, sp.Abs) and isinstance(arg.args[0], Det):
             table = arg.args[0].args[0]
-            matrix = self.align(self(table.args[0]), (R, S), True)
+            matrix = self.align(self(table.args[0]), (table.args[1], table.args[2]), True)
             return Code(f"np.linalg.slogdet({matrix})[1]", (), True)
         inner = self(expr.args[0])
         return Code(f"np.log({inner.text})", inner.axes, inner.batch)

@@ -21,16 +21,19 @@ from .checks import Checks
 from .find import Structure, apply_rule, find_structure
 from .index import I, J, canonical, entry, settle
 from .inverse import NONE, inverse_steps
-from .rules import LOGDET, gram
+from .rules import LOGDET, MAX_EXPLICIT, explicit_logdet, gram
 
 
-def derive_layer(layer) -> Derivation:
-    """Inverse, Jacobian structure, log-determinant, invertibility and volume of ``layer``, each step checked."""
+def derive_layer(layer, explicit_dim: int | None = None) -> Derivation:
+    """Inverse, Jacobian structure, log-determinant, invertibility and volume of ``layer``, each step checked.
+
+    Where no structure rule applies, a layer of one block is given the log-determinant of its Jacobian as a
+    matrix, written out and checked at d = ``explicit_dim`` when that is at most 16 (else not derived)."""
     der = Derivation(name=layer.name, title=layer.title, summary=layer.description)
     checks = Checks(layer)
     _givens(der, layer)
     entries = _jacobian(der, checks)
-    structure, logdet = _logdet(der, checks, entries)
+    structure, logdet = _logdet(der, checks, entries, explicit_dim)
     _inverse(der, checks, structure, entries)
     _condition(der, checks, structure)
     _volume(der, checks, logdet)
@@ -74,14 +77,21 @@ def _is_orthogonal(layer):
     return test
 
 
-def _logdet(der: Derivation, checks: Checks, entries: dict):
+def _logdet(der: Derivation, checks: Checks, entries: dict, explicit_dim=None):
     layer = checks.layer
     structure = find_structure(entries, len(layer.inputs), _is_orthogonal(layer))
     sec = der.section("Log-determinant", "logdet", f"Structure found: {structure.name} ({structure.detail}).")
     out = apply_rule(structure, checks, entries, layer.size)
+    if out is None and explicit_dim is not None and len(layer.inputs) == 1:
+        out = explicit_logdet(lambda n: Checks(layer, (n,)), entries[(0, 0)], layer.size, explicit_dim)
+        if out is not None:
+            structure.name, structure.detail = "explicit Jacobian", f"no structure rule applies; d = {explicit_dim}"
+            sec.text = f"Structure found: none of the rules applies; the Jacobian is taken as a matrix."
     if out is None:
-        sec.steps.append(Step(LOGDET, sp.Symbol("unknown"), "no structure rule applies to this Jacobian",
-                              Verification.unverified("no structure rule applies")))
+        why = "no structure rule applies" + (f" and d = {explicit_dim} is above {MAX_EXPLICIT}, the limit of the "
+                                             "explicit Jacobian" if explicit_dim else "")
+        sec.steps.append(Step(LOGDET, sp.Symbol("unknown"), why + " to this Jacobian" * (not explicit_dim),
+                              Verification.unverified(why)))
         logdet = None
     else:
         steps, logdet = out

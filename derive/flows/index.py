@@ -79,6 +79,14 @@ class Tabled(sp.Function):
         entry, r, s, m = self.args
         return f"[{printer._print(entry)}]_({r},{s}=1..{printer._print(m)})"
 
+    def _pretty(self, printer):
+        from sympy.printing.pretty.stringpict import prettyForm
+
+        entry, r, s, m = self.args
+        body = prettyForm(*printer._print(entry).parens("[", "]"))
+        below = printer._print(sp.Symbol(f"{r},{s}=1..{m}"))
+        return prettyForm(*body.right(prettyForm(*below.below(""))))
+
 
 class Det(sp.Function):
     """det(M) of a :class:`Tabled` matrix, kept unevaluated until the size is known."""
@@ -92,6 +100,11 @@ class Det(sp.Function):
 
     def _sympystr(self, printer):
         return f"det({printer._print(self.args[0])})"
+
+    def _pretty(self, printer):
+        from sympy.printing.pretty.stringpict import prettyForm
+
+        return prettyForm(*printer._print(self.args[0]).left("det"))
 
 
 def _trivially_true(rel, sizes: dict) -> bool:

@@ -73,6 +73,10 @@ class Layer:
     latent: sp.Symbol | None = None
     pixels: sp.Symbol | None = None  # the layer acts on each of this many positions (1×1 convolution)
     check_sizes: tuple = (1, 2, 3, 4)
+    #: a layer of your own: its equations as you wrote them ((output, text) pairs), read again by the
+    #: numeric reference, and the suffix its names got in a flow that uses it twice
+    source: tuple = ()
+    suffix: str = ""
 
     @property
     def dimension(self):

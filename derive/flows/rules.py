@@ -12,6 +12,8 @@ general formula (any size) and are checked against the generic determinant of
 * :func:`sylvester_identity`: diag(D) + A C B of rank m, det = Π D_i det(I_m + C B D⁻¹ A);
 * :func:`orthogonal_det`: Jᵀ J = I (proved in index form), |det| = 1;
 * :func:`permutation_det`: ∂y_i/∂x_j = δ_{j,p(i)} with p a bijection, |det| = 1;
+* :func:`explicit_logdet`: no rule applies; log|det| of the Jacobian as a d×d matrix, written out only at a
+  small d (≤ 16) and marked as such;
 * :func:`composition_logdet` (in :mod:`derive.flows.compose`): the log-dets of a stack add.
 """
 from __future__ import annotations
@@ -192,3 +194,22 @@ def permutation_det(checks, p, size):
                   checks.unit_determinant("the square of the generic determinant is 1"))
     third = Step(LOGDET, sp.S.Zero, "log 1 = 0", checks.logdet(sp.S.Zero, "log|generic determinant| = 0"))
     return [first, second, third], sp.S.Zero
+
+
+MAX_EXPLICIT = 16
+
+
+def explicit_logdet(checks_at, entry, size, n: int):
+    """No structure rule applies: log|det| of the Jacobian [∂y_i/∂x_j] as a matrix (slogdet, O(d³) numerically).
+
+    Only a layer of one block, and only at d = ``n`` ≤ 16: the matrix of the derived entries is written out
+    there and compared with ``Matrix.jacobian`` of the written-out layer (``checks_at(n)``); the step says so.
+    """
+    if n > MAX_EXPLICIT:
+        return None
+    logdet = sp.log(sp.Abs(Det(Tabled(entry, I, J, size))))
+    check = checks_at(n).entry(entry, 0, 0, f"no structure rule applies: the Jacobian written out at d = {n} "
+                               "equals the directly differentiated layer; log|det| is that matrix's, not a formula")
+    step = Step(LOGDET, logdet, f"no structure rule applies: the log-determinant of the {size}×{size} Jacobian "
+                f"itself (explicit Jacobian, checked only at d = {n}; numerically slogdet, O(d³))", check)
+    return [step], logdet
