@@ -228,6 +228,8 @@ def _rational_zero_now(diff) -> bool:
             return out
         return atom(e.func, e.args)
 
+    if isinstance(diff, sp.MatrixBase):
+        return all(sp.cancel(walk(e)) == 0 for e in diff)
     return sp.cancel(walk(sp.sympify(diff))) == 0
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sympy as sp
 
 from ..model import Verification
-from ..verify import combine, prove_equal, within
+from ..verify import combine, prove_equal, rational_zero, within
 from .index import I, J
 from .layer import Explicit, Layer
 
@@ -72,6 +72,10 @@ def same(claimed, generic, scope: str):
     early = _clearly_different(claimed, generic)
     if early is not None:
         return early
+    if not isinstance(claimed, sp.MatrixBase) and rational_zero(claimed - generic, 10.0) or \
+            isinstance(claimed, sp.MatrixBase) and rational_zero(sp.Matrix(claimed) - sp.Matrix(generic), 10.0):
+        return Verification("symbolic", True, "the difference cancels to 0 as a rational function of its function "
+                            "values", scope=scope)
     held: dict = {}
     left, _ = hold_roots(claimed, held)
     right, roots = hold_roots(generic, held)

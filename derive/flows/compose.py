@@ -86,6 +86,10 @@ def _against(total, det, scope: str):
 def composition_logdet(flow: Flow, derivations: list) -> tuple:
     """(steps, logdet): the log-dets of the layers add, each at its own input."""
     own = [der.data["logdet"] for der in derivations]
+    missing = [der.name for der in derivations if der.data["logdet"] is None]
+    if missing:
+        why = f"no log-determinant was derived for {', '.join(missing)}"
+        return [Step(LOGDET, sp.Symbol("unknown"), why, Verification.unverified(why))], None
     logdet = sp.Add(*stage_logdets(flow, derivations))
     checks = []
     for dim in flow.check_dims:
@@ -127,10 +131,11 @@ def derive_flow(flow: Flow, derive_layer) -> Derivation:
                       ", ".join(layer.name for layer in flow.layers) + ".")
     steps, logdet = composition_logdet(flow, derivations)
     sec.steps += steps
-    if flow.positions is not None:
+    if flow.positions is not None and logdet is not None:
         more, logdet = repeated_logdet(flow, derivations, logdet)
         sec.steps += more
-    der.results.append(Result(f"{flow.name}.logdet", LOGDET, logdet, "the log-determinant of the stack"))
+    if logdet is not None:
+        der.results.append(Result(f"{flow.name}.logdet", LOGDET, logdet, "the log-determinant of the stack"))
     _flow_verdicts(der, flow, derivations, logdet)
     der.data.update({"logdet": logdet, "layers": derivations, "flow": flow,
                      "inverse_kind": "composition of the inverses in reverse order"

@@ -84,7 +84,10 @@ def line_condition(c, z_arg, rho) -> tuple:
     c_t = c.xreplace({z_arg: t})
     if c_t.has(sp.Sum, sp.Indexed):
         return None
-    span = function_range(c_t, t, sp.S.Reals)
+    try:
+        span = function_range(c_t, t, sp.S.Reals)
+    except (TypeError, ValueError, NotImplementedError):  # SymPy cannot order the periodic pieces (sin, cos)
+        return None
     if not isinstance(span, sp.Interval) or span.inf < 0 or not span.sup.is_finite:
         return None
     return sp.Ge(rho, -1 / span.sup), span

@@ -22,21 +22,41 @@ def _concrete(limits) -> bool:
     return all(lim.is_Integer for lim in limits[0][1:]) and len(limits) == 1
 
 
-def expand_sums(expr, leaves=None):
+def expand_sums(expr, symbol=None):
     """Sums and products with integer limits written out term by term (renaming the index; no
-    ``Sum.doit``, whose per-term substitution is slow at large sizes), innermost first; ``leaves``
-    rewrites each term as it is made."""
-    leaves = leaves or (lambda term: term)
+    ``Sum.doit``, whose per-term substitution is slow at large sizes), innermost first.  With ``symbol``
+    (base, indices) -> Symbol, each entry of an IndexedBase with concrete indices becomes that symbol as the
+    term is made: one substitution per term, so that the cost is linear in the number of terms."""
+    def term_maker(e):
+        (v, lo, hi), body = e.limits[0], e.function
+        if symbol is None:
+            return lambda t: body.xreplace({v: sp.Integer(t)})
+        entries = [a for a in body.atoms(sp.Indexed) if v in a.free_symbols]
+
+        def make(t):
+            at = {v: sp.Integer(t)}
+            rule = {a: _entry(a, at, symbol) for a in entries}
+            rule.update(at)
+            return body.xreplace(rule)
+        return make
 
     def write_out(e):
         (v, lo, hi) = e.limits[0]
-        terms = [leaves(e.function.xreplace({v: sp.Integer(t)})) for t in range(int(lo), int(hi) + 1)]
+        make = term_maker(e)
+        terms = [make(t) for t in range(int(lo), int(hi) + 1)]
         return sp.Add(*terms) if isinstance(e, sp.Sum) else sp.Mul(*terms)
 
     expr = expr.replace(lambda e: isinstance(e, (sp.Sum, sp.Product)) and _concrete(e.limits), write_out)
     if sp.core.parameters.global_parameters.evaluate and expr.has(sp.Sum, sp.Product, sp.Derivative):
         return expr.doit()
     return expr
+
+
+def _entry(indexed, at: dict, symbol):
+    indices = [sp.sympify(ix).xreplace(at) for ix in indexed.indices]
+    if all(ix.is_Integer for ix in indices):
+        return symbol(indexed.base, indices)
+    return indexed.xreplace(at)
 
 
 @dataclass(frozen=True)
@@ -140,10 +160,6 @@ class Explicit:
             return Prefix(fn, idx, base)
         return self._function(fn, idx, self.entries(base)[:int(idx) - 1])
 
-    def _leaves(self, term):
-        return term.replace(lambda e: isinstance(e, sp.Indexed) and all(t.is_Integer for t in e.indices),
-                            lambda e: self._symbol(e.base, e.indices))
-
     def write_out(self, expr, at=None):
         """``expr`` written out at this size without SymPy's automatic evaluation (no assumption queries on
         large sums): linear in the size of the result, for results at large sizes."""
@@ -164,9 +180,9 @@ class Explicit:
         if at is not None:
             expr = expr.subs(I, at)
         kinds = {type(e) for e in sp.preorder_traversal(expr)}  # the small index form: cheap to walk
-        expr = expand_sums(expr, self._leaves if self.opaque else None)
+        expr = expand_sums(expr, self._symbol if self.opaque else None)
         if Det in kinds:
-            expr = expr.replace(lambda e: isinstance(e, Det), lambda e: e.args[0].explicit(self.m).det(method="berkowitz"))
+            expr = expr.replace(lambda e: isinstance(e, Det), self._small_det)
         if not self.opaque or sp.Indexed in kinds and at is not None:
             expr = expr.replace(lambda e: isinstance(e, sp.Indexed) and all(t.is_Integer for t in e.indices),
                                 lambda e: self._symbol(e.base, e.indices))
@@ -181,6 +197,11 @@ class Explicit:
         if Prefix in kinds and not self.opaque:
             expr = expr.replace(Prefix, self._prefix)
         return expr
+
+    def _small_det(self, det):
+        """The m×m determinant written out (evaluated: its size is the latent size, not the layer's)."""
+        with sp.evaluate(True):
+            return det.args[0].explicit(self.m).det(method="berkowitz")
 
     def forward(self) -> sp.Matrix:
         return sp.Matrix([self.instantiate(eq, t) for eq in self.layer.equations for t in range(1, self.n + 1)])

@@ -149,7 +149,10 @@ def layer_source(der) -> str:
     layer = der.data["layer"]
     name = ident(layer.name)
     sig = ", ".join(signature(layer))
-    parts = [forward_source(layer), logdet_source(layer, der.data["logdet"])]
+    parts = [forward_source(layer)]
+    if der.data["logdet"] is None:  # no rule applied: there is no log-determinant to print
+        return parts[0]
+    parts.append(logdet_source(layer, der.data["logdet"]))
     if der.data["inverse_kind"] != "no closed form":
         parts.append(inverse_source(layer, der.data["inverse"], der.data["inverse_kind"]))
     parts.append(f"def {name}_forward_and_logdet(x{', ' if sig else ''}{sig}):\n"
@@ -176,6 +179,8 @@ def flow_source(der) -> str:
             ld.append(f"    h = {n}_forward(h{', ' if a else ''}{a})")
     ld.append("    return _batch(total.sum(axis=(-2, -1)) if np.ndim(total) > np.ndim(x) - 3 else total, x, 3)"
               if axes == "3" else "    return _batch(total, x)")
+    if der.data["logdet"] is None:  # a layer without a derived log-determinant
+        return "\n".join(fwd)
     out = ["\n".join(fwd), "\n".join(ld)]
     if all(d.data["inverse_kind"] != "no closed form" for d in der.data["layers"]):
         inv = [f"def {name}_inverse(y, {', '.join(args)}):", "    h = y"]
