@@ -121,6 +121,7 @@ def kernels(dim, n, repeat):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--scaling-only", action="store_true", help="the first table only (no kernels)")
     args = ap.parse_args()
     dims = (64, 1024) if args.quick else (64, 256, 1024, 4096)
     generic_dims = (2, 4) if args.quick else (2, 4, 8, 16, 32)
@@ -132,6 +133,9 @@ def main():
         gen = ", ".join("-" if v is None else f"{v:.2f}" for v in row["generic_s"].values())
         print(f"{row['layer']:12s} {row['derive_s']:8.2f} " + " ".join(f"{row['write_out_s'][d]:9.3f}" for d in dims)
               + f"   {gen} (s; '-' = over {limit:g} s)")
+    if args.scaling_only:
+        (HERE / "flows.json").write_text(json.dumps({"scaling": table, "quick": args.quick}, indent=1))
+        return
     n = 10_000 if args.quick else 100_000
     ks = kernels(256, n, 3 if args.quick else 7)
     print(f"\nkernels at d = 256, N = {n}: printed / hand-written numpy (median of repetitions)")
