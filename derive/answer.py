@@ -311,7 +311,7 @@ def magnitude(value: float) -> str:
     return f"≤ {bound:.0e}".replace("e-0", "e-").replace("e+0", "e") if bound < 1e-3 else f"≤ {bound:g}"
 
 
-def _check_text(step) -> tuple:
+def check_text(step) -> tuple:
     v = step.verification
     if not step.verified:
         return ("unverified: ",) + typeset(v.detail)
@@ -331,7 +331,7 @@ def verification_log(derivations, number: str) -> Section:
         for label, _, step in _labelled(der):
             sec.add(Para(typeset(step.justification), lead=f"({label})"),
                     Display(step.lhs, step.rhs, chained=step.continues, anchor=Mark(label, step.verified).anchor),
-                    Para(_check_text(step)))
+                    Para(check_text(step)))
     return sec
 
 

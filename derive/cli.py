@@ -76,7 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     all_.add_argument("--check", dest="check_only", action="store_true",
                       help="regenerate in memory and fail if the output folder is stale")
     all_.add_argument("--quiet", action="store_true", help="print only errors")
-    all_.add_argument("--no-pdf", action="store_true", help="do not compile the PDF")
+    all_.add_argument("--no-pdf", action="store_true", help="do not compile the PDFs")
+    all_.add_argument("--no-catalogue", action="store_true",
+                      help="the sheet's writeup only, without the flow-layer catalogue")
     return parser
 
 
@@ -195,11 +197,16 @@ def _own_entry(args):
         return None
     if len(given) > 1 or args.name is not None:
         raise UsageError(f"{args.command}: give one of NAME, --layer FILE, --flow FILE")
+    other = [o for o in ("variant", "F", "G", "s", "prior_mean", "prior_std", "mu", "sigma")
+             if getattr(args, o, None) is not None]
+    if other:
+        raise UsageError(f"--{other[0].replace('_', '-')} does not apply to --{given[0][0]} (the file gives the "
+                         "layer; --dim sets the d of its numeric checks)")
     from .parse import ParseError
     from .registry import own
 
     try:
-        return own(*given[0])
+        return own(*given[0], dim=_dim(args.dim) if args.dim is not None else None)
     except ParseError as exc:
         raise UsageError(str(exc)) from None
 
@@ -295,7 +302,10 @@ def cmd_check(args) -> int:
 def cmd_all(args) -> int:
     from .writeup import run_all
 
+    import dataclasses
+
     opts, _ = _options(args)
+    opts = dataclasses.replace(opts, catalogue=not args.no_catalogue)
     return run_all(opts, out=args.out, check_only=args.check_only, quiet=args.quiet, pdf=not args.no_pdf,
                    build=lambda entry: _build(entry, opts))
 

@@ -16,7 +16,7 @@ import json
 import re
 from pathlib import Path
 
-from .outset import manifest
+from .outset import PDFS, manifest
 
 #: a residual in derivations.json, and one printed in a table of the writeup
 _RESIDUAL = re.compile(r'(?<="residual": )-?[0-9.]+(?:e[-+]?[0-9]+)?|-?\d\.\d+e[-+]\d\d')
@@ -88,13 +88,18 @@ def _manifest_problem(present: dict[str, bytes]) -> str | None:
         entry = files[name]
         if not isinstance(entry, dict) or _sha256(present[name]) != entry.get("sha256"):
             return f"{name} was changed after derive wrote it (its SHA-256 differs from manifest.json)"
-    if "writeup.pdf" in present:
-        if not isinstance(pdf_record, dict) or pdf_record.get("tex_sha256") != _sha256(present.get("writeup.tex", b"")):
-            return "writeup.pdf was not compiled from this writeup.tex (manifest.json records another source)"
+    others = recorded.get("pdfs") if isinstance(recorded.get("pdfs"), dict) else {}
+    for name, tex in PDFS.items():
+        if name not in present:
+            continue
+        record = pdf_record if name == "writeup.pdf" else others.get(name)
+        if not isinstance(record, dict) or record.get("tex_sha256") != _sha256(present.get(tex, b"")):
+            return f"{name} was not compiled from this {tex} (manifest.json records another source)"
+        engine = record.get("engine")
         if not isinstance(engine, str) or not engine:
-            return "manifest.json does not say which TeX engine compiled writeup.pdf"
+            return f"manifest.json does not say which TeX engine compiled {name}"
     files_present = {name: data for name, data in present.items() if name != "manifest.json"}
-    expected = manifest(files_present, engine if "writeup.pdf" in present else None)
+    expected = manifest(files_present, engine if any(name in present for name in PDFS) else None)
     problem = _text_problem("manifest.json", present["manifest.json"], expected)
     if problem:
         return f"manifest.json is not the manifest of these files ({problem.partition(': ')[2]})"
@@ -108,7 +113,8 @@ def compare_outputs(out_dir: Path, files: dict[str, str], pdf: bool = True) -> s
     """
     if out_dir.is_symlink() or not out_dir.is_dir():
         return f"{out_dir} is not a folder of outputs"
-    expected = set(files) | {"manifest.json", "writeup.pdf"}
+    pdfs = [name for name, tex in PDFS.items() if tex in files]
+    expected = set(files) | {"manifest.json"} | set(pdfs)
     problem = _entries_problem(out_dir, expected)
     if problem:
         return problem
@@ -119,6 +125,7 @@ def compare_outputs(out_dir: Path, files: dict[str, str], pdf: bool = True) -> s
         problem = _text_problem(name, present[name], files[name])
         if problem:
             return problem
-    if pdf and "writeup.pdf" not in present:
-        return "writeup.pdf is missing (give --no-pdf to check without it)"
+    for name in pdfs if pdf else ():
+        if name not in present:
+            return f"{name} is missing (give --no-pdf to check without it)"
     return _manifest_problem(present)

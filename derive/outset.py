@@ -31,7 +31,9 @@ from pathlib import Path
 
 #: the files ``derive all`` writes; an output folder holds nothing else
 OWNED = ("derivations.json", "writeup.tex", "writeup.md", "writeup.html", "derive_numeric.py", "writeup.pdf",
-         "manifest.json")
+         "manifest.json", "catalogue.tex", "catalogue.md", "catalogue.html", "catalogue.pdf")
+#: each PDF of the set and the LaTeX it is compiled from
+PDFS = {"writeup.pdf": "writeup.tex", "catalogue.pdf": "catalogue.tex"}
 
 
 class OutputError(Exception):
@@ -269,8 +271,9 @@ def manifest(files: dict[str, str | bytes], pdf_engine: str | None) -> str:
         return hashlib.sha256(data.encode("utf-8") if isinstance(data, str) else data).hexdigest()
 
     entries = {name: {"sha256": digest(data)} for name, data in sorted(files.items())}
-    pdf = None
-    if "writeup.pdf" in files:
-        pdf = {"compiled_from": "writeup.tex", "tex_sha256": digest(files["writeup.tex"]),
-               "engine": pdf_engine or "unknown"}
-    return json.dumps({"manifest_version": 1, "files": entries, "pdf": pdf}, indent=2, sort_keys=True) + "\n"
+    pdfs = {name: {"compiled_from": tex, "tex_sha256": digest(files.get(tex, "")), "engine": pdf_engine or "unknown"}
+            for name, tex in PDFS.items() if name in files}
+    table = {"manifest_version": 1, "files": entries, "pdf": pdfs.get("writeup.pdf")}
+    if set(pdfs) - {"writeup.pdf"}:
+        table["pdfs"] = pdfs
+    return json.dumps(table, indent=2, sort_keys=True) + "\n"

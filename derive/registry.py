@@ -23,6 +23,8 @@ class Options:
     prior_std: object = 1
     #: a worked example (mu, sigma) for the KL, as SymPy numbers
     example: tuple | None = None
+    #: derive all: the flow-layer catalogue too (catalogue.{tex,md,html,pdf}, its code and JSON)
+    catalogue: bool = True
 
     @property
     def custom_block(self) -> bool:
@@ -144,12 +146,13 @@ def _own_build(kind: str, path: str):
     return build
 
 
-def own(kind: str, path: str) -> Entry:
+def own(kind: str, path: str, dim: int | None = None) -> Entry:
     """Your own layer (``kind`` "layer") or flow ("flow") from the TOML file at ``path``; the file is read and
-    checked here (a :class:`derive.parse.ParseError` if it is refused)."""
+    checked here (a :class:`derive.parse.ParseError` if it is refused).  ``dim`` replaces the file's d."""
     from .flows.user import read_flow, read_layer
 
-    item, dim = (read_layer if kind == "layer" else read_flow)(path)
+    item, own_dim = (read_layer if kind == "layer" else read_flow)(path)
+    dim = dim or own_dim
 
     def check(der, opts: Options):
         from .flows.usercheck import cross_checks

@@ -50,7 +50,7 @@ def read_toml(path: str, what: str) -> dict:
 
     data = _bytes(path, what)
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")  # a byte order mark is not part of the TOML
     except UnicodeDecodeError:
         raise FileError(f"{what}: {path!r} is not UTF-8 text") from None
     try:

@@ -22,10 +22,11 @@ from .outset import manifest
 def build_everything(opts, status=None, build=None):
     """Build and check every registered derivation (in the registry's order)."""
     from . import budget
-    from .registry import ENTRIES
+    from .registry import ENTRIES, catalogue
 
     derivations = []
-    for entry in ENTRIES.values():
+    entries = list(ENTRIES.values()) + (list(catalogue().values()) if getattr(opts, "catalogue", False) else [])
+    for entry in entries:
         if status is not None:
             status.update(f"deriving {entry.name} ({entry.question}) and running its cross-checks")
         der = build(entry) if build is not None else entry.build(opts)
@@ -36,17 +37,26 @@ def build_everything(opts, status=None, build=None):
 
 
 def render_files(derivations) -> dict[str, str]:
+    """Every text output of the set: the sheet's writeup from the sheet's derivations, the catalogue document
+    from the flow layers' (when there are any), and the JSON and numpy module of all of them."""
+    from . import catalogue_document
     from .answer import build as build_document
+    from .registry import ENTRIES
     from .render import html, latex, markdown, numpy_module
     from .render.jsonout import SCHEMA_VERSION, derivation_dict, dumps
 
+    sheet = [d for d in derivations if d.name in ENTRIES]
+    layers = [d for d in derivations if d.name not in ENTRIES]
     payload = {"schema_version": SCHEMA_VERSION, "derivations": [derivation_dict(d) for d in derivations]}
-    doc = build_document(derivations)
-    return {"derivations.json": dumps(payload), "writeup.tex": latex.render(doc), "writeup.md": markdown.render(doc),
-            "writeup.html": html.render(doc), "derive_numeric.py": numpy_module.render_module(derivations)}
+    files = {"derivations.json": dumps(payload), "derive_numeric.py": numpy_module.render_module(derivations)}
+    for stem, doc in [("writeup", build_document(sheet))] + ([("catalogue", catalogue_document.build(layers))]
+                                                           if layers else []):
+        files.update({f"{stem}.tex": latex.render(doc), f"{stem}.md": markdown.render(doc),
+                      f"{stem}.html": html.render(doc)})
+    return files
 
 
-def compile_pdf(tex: str, scratch: str | None = None) -> tuple[bytes | None, str]:
+def compile_pdf(tex: str, scratch: str | None = None, stem: str = "writeup") -> tuple[bytes | None, str]:
     """Compile with latexmk or pdflatex; returns (pdf bytes or None, message).
 
     The LaTeX files are made in a folder under ``scratch`` (the staging folder, which a killed run's
@@ -55,13 +65,13 @@ def compile_pdf(tex: str, scratch: str | None = None) -> tuple[bytes | None, str
     engine = shutil.which("latexmk") or shutil.which("pdflatex")
     if engine is None:
         return None, ("no LaTeX engine found: install TeX Live (e.g. apt-get install texlive-latex-extra "
-                      "texlive-pictures latexmk) to get writeup.pdf")
+                      f"texlive-pictures latexmk) to get {stem}.pdf")
     with tempfile.TemporaryDirectory(prefix=".latex-", dir=scratch) as tmp:
-        (Path(tmp) / "writeup.tex").write_text(tex, encoding="utf-8")
+        (Path(tmp) / f"{stem}.tex").write_text(tex, encoding="utf-8")
         if engine.endswith("latexmk"):
-            cmd = [engine, "-pdf", "-interaction=nonstopmode", "-halt-on-error", "writeup.tex"]
+            cmd = [engine, "-pdf", "-interaction=nonstopmode", "-halt-on-error", f"{stem}.tex"]
         else:
-            cmd = [engine, "-interaction=nonstopmode", "-halt-on-error", "writeup.tex"]
+            cmd = [engine, "-interaction=nonstopmode", "-halt-on-error", f"{stem}.tex"]
         runs = 1 if engine.endswith("latexmk") else 2
         for _ in range(runs):
             env = {**os.environ, "SOURCE_DATE_EPOCH": "0", "FORCE_SOURCE_DATE": "1"}  # reproducible PDF
@@ -69,7 +79,7 @@ def compile_pdf(tex: str, scratch: str | None = None) -> tuple[bytes | None, str
             if proc.returncode != 0:
                 errors = [ln for ln in proc.stdout.splitlines() if ln.startswith("!") or ln.startswith("l.")]
                 return None, "LaTeX failed:\n" + "\n".join(errors[:20] or proc.stdout.splitlines()[-20:])
-        return (Path(tmp) / "writeup.pdf").read_bytes(), "compiled writeup.pdf"
+        return (Path(tmp) / f"{stem}.pdf").read_bytes(), f"compiled {stem}.pdf"
 
 
 def _engine_version(engine: str) -> str:
@@ -87,6 +97,27 @@ def latex_engine() -> tuple[str | None, str]:
         return None, ""
     tex = shutil.which("pdflatex")
     return engine, _engine_version(tex) if tex else "unknown"
+
+
+def _compile_pdfs(files: dict, console) -> bool:
+    """Each document's PDF added to ``files``; True when LaTeX failed on one (no engine is not a failure)."""
+    from . import budget
+
+    failed = False
+    for stem in ("writeup", "catalogue"):
+        if f"{stem}.tex" not in files:
+            continue
+        budget.stage(f"compiling {stem}.pdf")
+        with console.status(f"compiling {stem}.pdf", spinner="dots"):
+            pdf_bytes, message = compile_pdf(files[f"{stem}.tex"], budget.stage_dir(), stem)
+        if pdf_bytes is None:
+            failed = failed or message.startswith("LaTeX failed")
+            print(f"derive: {message}", file=sys.stderr)
+            if not message.startswith("LaTeX failed"):
+                break  # no engine: say it once
+        else:
+            files[f"{stem}.pdf"] = pdf_bytes
+    return failed
 
 
 def run_all(opts, out: str = "outputs", check_only: bool = False, quiet: bool = False, pdf: bool = True,
@@ -118,17 +149,8 @@ def run_all(opts, out: str = "outputs", check_only: bool = False, quiet: bool = 
             return say(f"derive: stale outputs in {out_dir}: {problem}", 1)
         console.print(f"{out_dir}: all outputs are current", markup=False)
         return 0 if ok else 1
-    latex_failed = False
-    if pdf:
-        budget.stage("compiling writeup.pdf")
-        with console.status("compiling writeup.pdf", spinner="dots"):
-            pdf_bytes, message = compile_pdf(files["writeup.tex"], budget.stage_dir())
-        if pdf_bytes is None:
-            latex_failed = message.startswith("LaTeX failed")
-            print(f"derive: {message}", file=sys.stderr)
-        else:
-            files["writeup.pdf"] = pdf_bytes
-    files["manifest.json"] = manifest(files, latex_engine()[1] if "writeup.pdf" in files else None)
+    latex_failed = pdf and _compile_pdfs(files, console)
+    files["manifest.json"] = manifest(files, latex_engine()[1] if any(n.endswith(".pdf") for n in files) else None)
     budget.stage("writing the outputs")
     done = f"wrote {', '.join(sorted(files))} to {out}"
     staged = budget.stage_dir()

@@ -47,3 +47,592 @@ def reparam_gradient(mu, sigma, epsilon):
 def free_energy_conjugate(x, m, v, tau):
     """F(q) for p(z) = N(0, 1), p(x|z) = N(x; z, tau^2), q = N(m, v) (seed 2.1)."""
     return -1/2*m**2 - 1/2*v + (1/2)*numpy.log(tau**(-2.0)) + (1/2)*numpy.log(v) - 1/2*numpy.log(numpy.pi) - 1/2*numpy.log(2) + 1/2 - 1/2*(m**2 - 2*m*x + v + x**2)/tau**2
+
+
+# ---- flow layers -------------------------------------------------------------------------------------------
+# <layer>_forward(x, ...), <layer>_logdet(x, ...), <layer>_forward_and_logdet(x, ...) and, where derived,
+# <layer>_inverse(y, ...).  Features on the last axis, any batch axes in front; a coupling block splits them
+# into halves x_1 = x[..., :k], x_2 = x[..., k:]; conditioners (F, G, mu, ...) are callables on arrays of that
+# shape; parameters are arrays named as in the layer's definition.
+import numpy as np
+
+def _softplus(z):
+    return np.logaddexp(0.0, z)
+
+
+def _logcosh(z):
+    a = np.abs(z)
+    return a + np.log1p(np.exp(-2.0 * a)) - np.log(2.0)
+
+
+def _batch(value, x, axes=1):
+    """A log-determinant as one value per batch entry."""
+    return np.broadcast_to(value, np.shape(x)[:np.ndim(x) - axes]).copy()
+
+
+def affine_forward(x, a, b):
+    d = x.shape[-1]
+    return ((a * x) + b)
+
+
+def affine_logdet(x, a, b):
+    d = x.shape[-1]
+    return _batch(np.sum(np.log(np.abs(a)), axis=-1), x)
+
+
+def affine_inverse(y, a, b):
+    d = y.shape[-1]
+    x = ((a) ** (-1) * ((-1 * b) + y))
+    return x
+
+
+def affine_forward_and_logdet(x, a, b):
+    return affine_forward(x, a, b), affine_logdet(x, a, b)
+
+
+def exp_forward(x):
+    d = x.shape[-1]
+    return np.exp(x)
+
+
+def exp_logdet(x):
+    d = x.shape[-1]
+    return _batch(np.sum(x, axis=-1), x)
+
+
+def exp_inverse(y):
+    d = y.shape[-1]
+    x = np.log(y)
+    return x
+
+
+def exp_forward_and_logdet(x):
+    return exp_forward(x), exp_logdet(x)
+
+
+def softplus_forward(x):
+    d = x.shape[-1]
+    return np.log((1 + np.exp(x)))
+
+
+def softplus_logdet(x):
+    d = x.shape[-1]
+    return _batch(((-1 * np.sum(_softplus(x), axis=-1)) + np.sum(x, axis=-1)), x)
+
+
+def softplus_inverse(y):
+    d = y.shape[-1]
+    x = np.log((-1 + np.exp(y)))
+    return x
+
+
+def softplus_forward_and_logdet(x):
+    return softplus_forward(x), softplus_logdet(x)
+
+
+def sigmoid_forward(x):
+    d = x.shape[-1]
+    return ((1 + np.exp((-1 * x)))) ** (-1)
+
+
+def sigmoid_logdet(x):
+    d = x.shape[-1]
+    return _batch(((-1 * np.sum(x, axis=-1)) + (-2 * np.sum(_softplus((-1 * x)), axis=-1))), x)
+
+
+def sigmoid_inverse(y):
+    d = y.shape[-1]
+    x = (-1 * np.log((-1 + (y) ** (-1))))
+    return x
+
+
+def sigmoid_forward_and_logdet(x):
+    return sigmoid_forward(x), sigmoid_logdet(x)
+
+
+def tanh_forward(x):
+    d = x.shape[-1]
+    return np.tanh(x)
+
+
+def tanh_logdet(x):
+    d = x.shape[-1]
+    return _batch((-2 * np.sum(_logcosh(x), axis=-1)), x)
+
+
+def tanh_inverse(y):
+    d = y.shape[-1]
+    x = np.arctanh(y)
+    return x
+
+
+def tanh_forward_and_logdet(x):
+    return tanh_forward(x), tanh_logdet(x)
+
+
+def arcsinh_forward(x):
+    d = x.shape[-1]
+    return np.arcsinh(x)
+
+
+def arcsinh_logdet(x):
+    d = x.shape[-1]
+    return _batch((-0.5 * np.sum(np.log((1 + (x) ** (2))), axis=-1)), x)
+
+
+def arcsinh_inverse(y):
+    d = y.shape[-1]
+    x = np.sinh(y)
+    return x
+
+
+def arcsinh_forward_and_logdet(x):
+    return arcsinh_forward(x), arcsinh_logdet(x)
+
+
+def sinh_arcsinh_forward(x, epsilon, delta):
+    d = x.shape[-1]
+    return np.sinh(((-1 * epsilon) + (delta * np.arcsinh(x))))
+
+
+def sinh_arcsinh_logdet(x, epsilon, delta):
+    d = x.shape[-1]
+    return _batch(((-0.5 * np.sum(np.log((1 + (x) ** (2))), axis=-1)) + np.sum(np.log(np.abs(delta)), axis=-1) + np.sum(np.log(np.cosh(((-1 * epsilon) + (delta * np.arcsinh(x))))), axis=-1)), x)
+
+
+def sinh_arcsinh_inverse(y, epsilon, delta):
+    d = y.shape[-1]
+    x = np.sinh(((delta) ** (-1) * (epsilon + np.arcsinh(y))))
+    return x
+
+
+def sinh_arcsinh_forward_and_logdet(x, epsilon, delta):
+    return sinh_arcsinh_forward(x, epsilon, delta), sinh_arcsinh_logdet(x, epsilon, delta)
+
+
+def actnorm_forward(x, b, ell):
+    d = x.shape[-1]
+    return ((b + x) * np.exp(ell))
+
+
+def actnorm_logdet(x, b, ell):
+    d = x.shape[-1]
+    return _batch(np.sum(ell, axis=-1), x)
+
+
+def actnorm_inverse(y, b, ell):
+    d = y.shape[-1]
+    x = ((-1 * b) + (y * np.exp((-1 * ell))))
+    return x
+
+
+def actnorm_forward_and_logdet(x, b, ell):
+    return actnorm_forward(x, b, ell), actnorm_logdet(x, b, ell)
+
+
+def nice_forward(x, F):
+    k = x.shape[-1] // 2
+    x_1, x_2 = x[..., :k], x[..., k:]
+    return np.concatenate([(F(x_2) + x_1), x_2], axis=-1)
+
+
+def nice_logdet(x, F):
+    k = x.shape[-1] // 2
+    x_1, x_2 = x[..., :k], x[..., k:]
+    return _batch(0, x)
+
+
+def nice_inverse(y, F):
+    k = y.shape[-1] // 2
+    y_1, y_2 = y[..., :k], y[..., k:]
+    x_2 = y_2
+    x_1 = ((-1 * F(x_2)) + y_1)
+    return np.concatenate([x_1, x_2], axis=-1)
+
+
+def nice_forward_and_logdet(x, F):
+    return nice_forward(x, F), nice_logdet(x, F)
+
+
+def realnvp_forward(x, F, G):
+    k = x.shape[-1] // 2
+    x_1, x_2 = x[..., :k], x[..., k:]
+    return np.concatenate([((x_1 * np.exp(G(x_2))) + F(x_2)), x_2], axis=-1)
+
+
+def realnvp_logdet(x, F, G):
+    k = x.shape[-1] // 2
+    x_1, x_2 = x[..., :k], x[..., k:]
+    return _batch(np.sum(G(x_2), axis=-1), x)
+
+
+def realnvp_inverse(y, F, G):
+    k = y.shape[-1] // 2
+    y_1, y_2 = y[..., :k], y[..., k:]
+    x_2 = y_2
+    x_1 = (((-1 * F(x_2)) + y_1) * np.exp((-1 * G(x_2))))
+    return np.concatenate([x_1, x_2], axis=-1)
+
+
+def realnvp_forward_and_logdet(x, F, G):
+    return realnvp_forward(x, F, G), realnvp_logdet(x, F, G)
+
+
+def glow_forward(x, F, G):
+    k = x.shape[-1] // 2
+    x_1, x_2 = x[..., :k], x[..., k:]
+    return np.concatenate([(((1 + np.exp((-2 + (-1 * G(x_2)))))) ** (-1) * (F(x_2) + x_1)), x_2], axis=-1)
+
+
+def glow_logdet(x, F, G):
+    k = x.shape[-1] // 2
+    x_1, x_2 = x[..., :k], x[..., k:]
+    return _batch((-1 * np.sum(_softplus((-2 + (-1 * G(x_2)))), axis=-1)), x)
+
+
+def glow_inverse(y, F, G):
+    k = y.shape[-1] // 2
+    y_1, y_2 = y[..., :k], y[..., k:]
+    x_2 = y_2
+    x_1 = ((-1 * F(x_2)) + ((1 + np.exp((-2 + (-1 * G(x_2))))) * y_1))
+    return np.concatenate([x_1, x_2], axis=-1)
+
+
+def glow_forward_and_logdet(x, F, G):
+    return glow_forward(x, F, G), glow_logdet(x, F, G)
+
+
+def seed_forward(x, s, F, G):
+    k = x.shape[-1] // 2
+    x_1, x_2 = x[..., :k], x[..., k:]
+    return np.concatenate([((x_1 * np.exp(G(x_2))) + F(x_2)), (x_2 * np.exp(s))], axis=-1)
+
+
+def seed_logdet(x, s, F, G):
+    k = x.shape[-1] // 2
+    x_1, x_2 = x[..., :k], x[..., k:]
+    return _batch((np.sum(G(x_2), axis=-1) + np.sum(s, axis=-1)), x)
+
+
+def seed_inverse(y, s, F, G):
+    k = y.shape[-1] // 2
+    y_1, y_2 = y[..., :k], y[..., k:]
+    x_2 = (y_2 * np.exp((-1 * s)))
+    x_1 = (((-1 * F(x_2)) + y_1) * np.exp((-1 * G(x_2))))
+    return np.concatenate([x_1, x_2], axis=-1)
+
+
+def seed_forward_and_logdet(x, s, F, G):
+    return seed_forward(x, s, F, G), seed_logdet(x, s, F, G)
+
+
+def scaled_nice_forward(x, s, F):
+    k = x.shape[-1] // 2
+    x_1, x_2 = x[..., :k], x[..., k:]
+    return np.concatenate([(F(x_2) + x_1), (x_2 * np.exp(s))], axis=-1)
+
+
+def scaled_nice_logdet(x, s, F):
+    k = x.shape[-1] // 2
+    x_1, x_2 = x[..., :k], x[..., k:]
+    return _batch(np.sum(s, axis=-1), x)
+
+
+def scaled_nice_inverse(y, s, F):
+    k = y.shape[-1] // 2
+    y_1, y_2 = y[..., :k], y[..., k:]
+    x_2 = (y_2 * np.exp((-1 * s)))
+    x_1 = ((-1 * F(x_2)) + y_1)
+    return np.concatenate([x_1, x_2], axis=-1)
+
+
+def scaled_nice_forward_and_logdet(x, s, F):
+    return scaled_nice_forward(x, s, F), scaled_nice_logdet(x, s, F)
+
+
+def gin_forward(x, F, G):
+    k = x.shape[-1] // 2
+    x_1, x_2 = x[..., :k], x[..., k:]
+    return np.concatenate([((x_1 * np.exp((((-1 * (k) ** (-1) * np.sum(G(x_2), axis=-1)))[..., None] + G(x_2)))) + F(x_2)), x_2], axis=-1)
+
+
+def gin_logdet(x, F, G):
+    k = x.shape[-1] // 2
+    x_1, x_2 = x[..., :k], x[..., k:]
+    return _batch(0, x)
+
+
+def gin_inverse(y, F, G):
+    k = y.shape[-1] // 2
+    y_1, y_2 = y[..., :k], y[..., k:]
+    x_2 = y_2
+    x_1 = (((-1 * F(x_2)) + y_1) * np.exp(((-1 * G(x_2)) + (((k) ** (-1) * np.sum(G(x_2), axis=-1)))[..., None])))
+    return np.concatenate([x_1, x_2], axis=-1)
+
+
+def gin_forward_and_logdet(x, F, G):
+    return gin_forward(x, F, G), gin_logdet(x, F, G)
+
+
+def maf_forward(x, mu, alpha):
+    d = x.shape[-1]
+    return (((-1 * mu(x)) + x) * np.exp((-1 * alpha(x))))
+
+
+def maf_logdet(x, mu, alpha):
+    d = x.shape[-1]
+    return _batch((-1 * np.sum(alpha(x), axis=-1)), x)
+
+
+def maf_inverse(y, mu, alpha):
+    d = y.shape[-1]
+    x = np.zeros_like(y)
+    for t in range(x.shape[-1]):
+        x[..., t] = ((y[..., t] * np.exp(alpha(x)[..., t])) + mu(x)[..., t])
+    return x
+
+
+def maf_forward_and_logdet(x, mu, alpha):
+    return maf_forward(x, mu, alpha), maf_logdet(x, mu, alpha)
+
+
+def iaf_forward(x, m, s):
+    d = x.shape[-1]
+    return ((((1 + np.exp((-1 * s(x))))) ** (-1) * x) + ((1 + (-1 * ((1 + np.exp((-1 * s(x))))) ** (-1))) * m(x)))
+
+
+def iaf_logdet(x, m, s):
+    d = x.shape[-1]
+    return _batch((-1 * np.sum(_softplus((-1 * s(x))), axis=-1)), x)
+
+
+def iaf_inverse(y, m, s):
+    d = y.shape[-1]
+    x = np.zeros_like(y)
+    for t in range(x.shape[-1]):
+        x[..., t] = ((1 + np.exp((-1 * s(x)[..., t]))) * ((-1 * (1 + (-1 * ((1 + np.exp((-1 * s(x)[..., t])))) ** (-1))) * m(x)[..., t]) + y[..., t]))
+    return x
+
+
+def iaf_forward_and_logdet(x, m, s):
+    return iaf_forward(x, m, s), iaf_logdet(x, m, s)
+
+
+def planar_forward(x, u, w, b):
+    d = x.shape[-1]
+    return ((u * (np.tanh((b + (x @ w))))[..., None]) + x)
+
+
+def planar_logdet(x, u, w, b):
+    d = x.shape[-1]
+    return _batch(np.log(np.abs((-1 + ((-1 + (np.tanh((b + (x @ w)))) ** (2)) * np.einsum('a,a->', u, w, optimize=True))))), x)
+
+
+def planar_forward_and_logdet(x, u, w, b):
+    return planar_forward(x, u, w, b), planar_logdet(x, u, w, b)
+
+
+def radial_forward(x, x_0, alpha, beta):
+    d = x.shape[-1]
+    return ((beta * (((alpha + np.sqrt(np.sum((((-1 * x_0) + x)) ** (2), axis=-1)))) ** (-1))[..., None] * ((-1 * x_0) + x)) + x)
+
+
+def radial_logdet(x, x_0, alpha, beta):
+    d = x.shape[-1]
+    return _batch(((d * np.log(np.abs((1 + (beta * ((alpha + np.sqrt(np.sum((((-1 * x_0) + x)) ** (2), axis=-1)))) ** (-1)))))) + np.log(np.abs((-1 + (beta * ((alpha + np.sqrt(np.sum((((-1 * x_0) + x)) ** (2), axis=-1)))) ** (-1) * ((beta + alpha + np.sqrt(np.sum((((-1 * x_0) + x)) ** (2), axis=-1)))) ** (-1) * np.sqrt(np.sum((((-1 * x_0) + x)) ** (2), axis=-1))))))), x)
+
+
+def radial_forward_and_logdet(x, x_0, alpha, beta):
+    return radial_forward(x, x_0, alpha, beta), radial_logdet(x, x_0, alpha, beta)
+
+
+def sylvester_forward(x, A, B, c):
+    d = x.shape[-1]
+    return (x + (np.tanh((c + (x @ B.T))) @ A.T))
+
+
+def sylvester_logdet(x, A, B, c):
+    d = x.shape[-1]
+    return _batch(np.linalg.slogdet(((((1 + (-1 * (np.tanh((c + (x @ B.T)))) ** (2))))[..., :, None] * np.einsum('bc,ac->ab', np.transpose(A, [1, 0]), B, optimize=True)) + np.eye(c.shape[0])))[1], x)
+
+
+def sylvester_forward_and_logdet(x, A, B, c):
+    return sylvester_forward(x, A, B, c), sylvester_logdet(x, A, B, c)
+
+
+def householder_forward(x, v):
+    d = x.shape[-1]
+    return ((-2 * (np.sum((v) ** (2), axis=-1)) ** (-1) * v * ((x @ v))[..., None]) + x)
+
+
+def householder_logdet(x, v):
+    d = x.shape[-1]
+    return _batch(0, x)
+
+
+def householder_inverse(y, v):
+    d = y.shape[-1]
+    x = ((-2 * (np.sum((v) ** (2), axis=-1)) ** (-1) * v * ((y @ v))[..., None]) + y)
+    return x
+
+
+def householder_forward_and_logdet(x, v):
+    return householder_forward(x, v), householder_logdet(x, v)
+
+
+def reverse_forward(x):
+    d = x.shape[-1]
+    return x[..., ::-1]
+
+
+def reverse_logdet(x):
+    d = x.shape[-1]
+    return _batch(0, x)
+
+
+def reverse_inverse(y):
+    d = y.shape[-1]
+    x = y[..., ::-1]
+    return x
+
+
+def reverse_forward_and_logdet(x):
+    return reverse_forward(x), reverse_logdet(x)
+
+
+def upper_forward(x, s, U):
+    d = x.shape[-1]
+    return ((s * x) + (x @ (U * np.tri(d, d, -1).T).T))
+
+
+def upper_logdet(x, s, U):
+    d = x.shape[-1]
+    return _batch(np.sum(np.log(np.abs(s)), axis=-1), x)
+
+
+def upper_inverse(y, s, U):
+    d = y.shape[-1]
+    x = np.zeros_like(y)
+    for t in reversed(range(x.shape[-1])):
+        x[..., t] = ((s[t]) ** (-1) * ((-1 * (x @ (U[t, :] * (np.arange(d) > t)))) + y[..., t]))
+    return x
+
+
+def upper_forward_and_logdet(x, s, U):
+    return upper_forward(x, s, U), upper_logdet(x, s, U)
+
+
+def unit_lower_forward(x, L):
+    d = x.shape[-1]
+    return (x + (x @ (L * np.tri(d, d, -1)).T))
+
+
+def unit_lower_logdet(x, L):
+    d = x.shape[-1]
+    return _batch(0, x)
+
+
+def unit_lower_inverse(y, L):
+    d = y.shape[-1]
+    x = np.zeros_like(y)
+    for t in range(x.shape[-1]):
+        x[..., t] = ((-1 * (x @ (L[t, :] * (np.arange(d) < t)))) + y[..., t])
+    return x
+
+
+def unit_lower_forward_and_logdet(x, L):
+    return unit_lower_forward(x, L), unit_lower_logdet(x, L)
+
+
+def lu_linear_forward(x, s, U, L):
+    h = x
+    h = upper_forward(h, s, U)
+    h = unit_lower_forward(h, L)
+    h = reverse_forward(h)
+    return h
+
+
+def lu_linear_logdet(x, s, U, L):
+    h, total = x, 0.0
+    total = total + upper_logdet(h, s, U)
+    total = total + unit_lower_logdet(h, L)
+    total = total + reverse_logdet(h)
+    return _batch(total, x)
+
+
+def lu_linear_inverse(y, s, U, L):
+    h = y
+    h = reverse_inverse(h)
+    h = unit_lower_inverse(h, L)
+    h = upper_inverse(h, s, U)
+    return h
+
+
+def lu_linear_forward_and_logdet(x, s, U, L):
+    return lu_linear_forward(x, s, U, L), lu_linear_logdet(x, s, U, L)
+
+
+def conv1x1_forward(x, s, U, L):
+    h = x
+    h = upper_forward(h, s, U)
+    h = unit_lower_forward(h, L)
+    h = reverse_forward(h)
+    return h
+
+
+def conv1x1_logdet(x, s, U, L):
+    h, total = x, 0.0
+    total = total + upper_logdet(h, s, U)
+    total = total + unit_lower_logdet(h, L)
+    total = total + reverse_logdet(h)
+    return _batch(total.sum(axis=(-2, -1)) if np.ndim(total) > np.ndim(x) - 3 else total, x, 3)
+
+
+def conv1x1_inverse(y, s, U, L):
+    h = y
+    h = reverse_inverse(h)
+    h = unit_lower_inverse(h, L)
+    h = upper_inverse(h, s, U)
+    return h
+
+
+def conv1x1_forward_and_logdet(x, s, U, L):
+    return conv1x1_forward(x, s, U, L), conv1x1_logdet(x, s, U, L)
+
+
+def glow_step_forward(x, b, ell, s, U, L, F, G):
+    h = x
+    h = actnorm_forward(h, b, ell)
+    h = upper_forward(h, s, U)
+    h = unit_lower_forward(h, L)
+    h = reverse_forward(h)
+    h = glow_forward(h, F, G)
+    return h
+
+
+def glow_step_logdet(x, b, ell, s, U, L, F, G):
+    h, total = x, 0.0
+    total = total + actnorm_logdet(h, b, ell)
+    h = actnorm_forward(h, b, ell)
+    total = total + upper_logdet(h, s, U)
+    h = upper_forward(h, s, U)
+    total = total + unit_lower_logdet(h, L)
+    h = unit_lower_forward(h, L)
+    total = total + reverse_logdet(h)
+    h = reverse_forward(h)
+    total = total + glow_logdet(h, F, G)
+    return _batch(total, x)
+
+
+def glow_step_inverse(y, b, ell, s, U, L, F, G):
+    h = y
+    h = glow_inverse(h, F, G)
+    h = reverse_inverse(h)
+    h = unit_lower_inverse(h, L)
+    h = upper_inverse(h, s, U)
+    h = actnorm_inverse(h, b, ell)
+    return h
+
+
+def glow_step_forward_and_logdet(x, b, ell, s, U, L, F, G):
+    return glow_step_forward(x, b, ell, s, U, L, F, G), glow_step_logdet(x, b, ell, s, U, L, F, G)

@@ -149,7 +149,7 @@ def _expression_cases() -> list[Case]:
     # through ``all``: the previous outputs must stay as they are
     for text in ("__import__('os').system('touch {tmp}/canary')", "log(x)", "x/0", "[x2_1]", "1e999",
                  "exp(*[x])", "x\u200b"):
-        cases.append(Case("expression", ("all", "--no-pdf", "--quiet", "--out", "{tmp}/out", f"--F={text}"),
+        cases.append(Case("expression", ("all", "--no-catalogue", "--no-pdf", "--quiet", "--out", "{tmp}/out", f"--F={text}"),
                           REFUSED, "--F", setup="previous"))
     return cases
 
@@ -231,12 +231,12 @@ def _option_cases() -> list[Case]:
     cases.append(Case("option", ("show", "kl", "--time-limit=0.000001"), REFUSED, "ran out of time"))
     cases.append(Case("option", ("check", "coupling", "--dim", "2048", "--time-limit", "3"), REFUSED,
                       "ran out of time after 3 s (--time-limit) while "))  # the stage depends on the load
-    cases.append(Case("option", ("all", "--no-pdf", "--quiet", "--out", "{tmp}/out", "--time-limit", "2"),
+    cases.append(Case("option", ("all", "--no-catalogue", "--no-pdf", "--quiet", "--out", "{tmp}/out", "--time-limit", "2"),
                       REFUSED, "ran out of time after 2 s", setup="previous"))
     for argv, needle in [
         (("show",), "name"), (("show", "nope"), "unknown derivation 'nope'"), (("check", "nope"), "unknown"),
         (("show", "../coupling"), "unknown derivation"), (("frobnicate",), "invalid choice"),
-        (("all", "extra"), "unrecognized"), (("--bogus",), "unrecognized"), (("show", "coupling", "--bogus"), ""),
+        (("all", "--no-catalogue", "extra"), "unrecognized"), (("--bogus",), "unrecognized"), (("show", "coupling", "--bogus"), ""),
         (("show", "coupling", "--F"), "expected one argument"), (("list", "extra"), "unrecognized"),
         (("show", "coupling", "--dim"), "expected one argument"), (("show", "kl", "--mu", "1"), "go together"),
         (("show", "kl", "--sigma", "1"), "go together"), (("show", "kl", "--json=yes"), ""),
@@ -248,7 +248,7 @@ def _option_cases() -> list[Case]:
         cases.append(Case("option", argv, ACCEPTED))
     cases.append(Case("option", ("show", "coupling", "--dim", " 4 ", "--json"), ACCEPTED))
     cases.append(Case("option", ("check", "kl", "--json"), ACCEPTED))
-    cases.append(Case("option", ("all", "--check", "--out", "{tmp}/none", "--quiet"), ACCEPTED, code=1,
+    cases.append(Case("option", ("all", "--no-catalogue", "--check", "--out", "{tmp}/none", "--quiet"), ACCEPTED, code=1,
                       stderr="is not a folder of outputs"))
     return cases
 
@@ -328,9 +328,9 @@ def _output_cases() -> list[Case]:
         ("{tmp}/link", "is a link; give the folder it points to", "link-out"),
         ("{tmp}/out/inner", "which holds derive's outputs", "nested"), ("{tmp}/no\nsuch/out", "no\\nsuch", ""),
     ]:
-        cases.append(Case("output", ("all", "--no-pdf", "--quiet", "--out", out), REFUSED, needle, setup=setup))
-    cases.append(Case("output", ("all", "--no-pdf", "--quiet", "--out", "{tmp}/fresh"), ACCEPTED, out="fresh"))
-    cases.append(Case("output", ("all", "--no-pdf", "--quiet", "--out", "{tmp}/out", "--F", "tanh(x)"), ACCEPTED,
+        cases.append(Case("output", ("all", "--no-catalogue", "--no-pdf", "--quiet", "--out", out), REFUSED, needle, setup=setup))
+    cases.append(Case("output", ("all", "--no-catalogue", "--no-pdf", "--quiet", "--out", "{tmp}/fresh"), ACCEPTED, out="fresh"))
+    cases.append(Case("output", ("all", "--no-catalogue", "--no-pdf", "--quiet", "--out", "{tmp}/out", "--F", "tanh(x)"), ACCEPTED,
                       setup="previous", out="out"))
     return cases
 
@@ -339,7 +339,7 @@ def _output_cases() -> list[Case]:
 
 def _signal_cases() -> list[Case]:
     cases = []
-    heavy = ("all", "--no-pdf", "--quiet", "--out", "{tmp}/out")
+    heavy = ("all", "--no-catalogue", "--no-pdf", "--quiet", "--out", "{tmp}/out")
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         for delay in (0.3, 1.5, 3.0):
             cases.append(Case("signal", heavy, INTERRUPTED, send=(int(sig), delay), setup="previous",

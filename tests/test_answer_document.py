@@ -25,7 +25,7 @@ HAS_PDF = shutil.which("pdftotext") is not None and (shutil.which("latexmk") or 
 @pytest.fixture(scope="module")
 def out(tmp_path_factory):
     folder = tmp_path_factory.mktemp("answer")
-    args = ["all", "--quiet", "--out", str(folder)] + ([] if HAS_PDF else ["--no-pdf"])
+    args = ["all", "--no-catalogue", "--quiet", "--out", str(folder)] + ([] if HAS_PDF else ["--no-pdf"])
     res = subprocess.run([sys.executable, "-m", "derive", *args], capture_output=True, text=True, timeout=900)
     assert res.returncode == 0, res.stderr
     return folder

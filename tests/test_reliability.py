@@ -138,7 +138,7 @@ def test_the_time_limit_covers_the_cross_checks(tmp_path):
 
 def test_the_time_limit_covers_derive_all_and_nothing_is_written(tmp_path):
     out = tmp_path / "o"
-    res, seconds = timed("all", "--no-pdf", "--quiet", "--out", str(out), "--time-limit", "2")
+    res, seconds = timed("all", "--no-catalogue", "--no-pdf", "--quiet", "--out", str(out), "--time-limit", "2")
     message = refused(res)  # the stage it names depends on the machine's speed: deriving or cross-checking
     assert "ran out of time after 2 s (--time-limit) while " in message and "nothing was written" in message
     assert seconds < 6 and not out.exists() and list(tmp_path.iterdir()) == []
@@ -158,7 +158,7 @@ def sets(tmp_path_factory):
     """Two complete output sets that differ (default prior, and prior N(0, 2^2))."""
     base = tmp_path_factory.mktemp("sets")
     for name, extra in (("new", []), ("old", ["--prior-std", "2"])):
-        res = derive("all", "--no-pdf", "--quiet", "--out", str(base / name), *extra)
+        res = derive("all", "--no-catalogue", "--no-pdf", "--quiet", "--out", str(base / name), *extra)
         assert res.returncode == 0, res.stderr
     return base / "old", base / "new"
 
@@ -177,7 +177,7 @@ def test_stale_staging_and_temporary_files_are_removed_by_the_next_run(sets, tmp
     (tmp_path / ".o.derive-stage-dead1").mkdir()
     (tmp_path / ".o.derive-stage-dead1" / "writeup.md").write_text("half")
     (out / ".writeup.tex.x1y2.tmp").write_text("half")
-    res = derive("all", "--no-pdf", "--quiet", "--out", str(out))
+    res = derive("all", "--no-catalogue", "--no-pdf", "--quiet", "--out", str(out))
     assert res.returncode == 0, res.stderr
     assert consistent_set(out) == consistent_set(sets[1]) and leftovers(out) == []
 
@@ -186,7 +186,7 @@ def test_stale_staging_and_temporary_files_are_removed_by_the_next_run(sets, tmp
 def test_two_runs_into_one_folder_never_interleave(sets, tmp_path):
     out = tmp_path / "o"
     shutil.copytree(sets[0], out)
-    cmd = [sys.executable, "-m", "derive", "all", "--no-pdf", "--quiet", "--out", str(out)]
+    cmd = [sys.executable, "-m", "derive", "all", "--no-catalogue", "--no-pdf", "--quiet", "--out", str(out)]
     procs = [subprocess.Popen(cmd + extra, cwd=ROOT, stderr=subprocess.PIPE, text=True)
              for extra in ([], ["--prior-std", "2"])]
     results = [(p.wait(timeout=600), p.stderr.read()) for p in procs]
@@ -201,7 +201,7 @@ def test_killed_at_ten_moments_the_folder_holds_one_complete_set(sets, tmp_path)
     old, new = sets
     expected = {consistent_set(old), consistent_set(new)}
     out = tmp_path / "o"
-    cmd = [sys.executable, "-m", "derive", "all", "--no-pdf", "--quiet", "--out", str(out)]
+    cmd = [sys.executable, "-m", "derive", "all", "--no-catalogue", "--no-pdf", "--quiet", "--out", str(out)]
     shutil.copytree(old, out)
     start = time.monotonic()
     subprocess.run(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
@@ -222,7 +222,7 @@ def test_killed_at_ten_moments_the_folder_holds_one_complete_set(sets, tmp_path)
         state = consistent_set(out)
         assert state in expected, delay
         seen.add(state == consistent_set(new))
-    res = derive("all", "--no-pdf", "--quiet", "--out", str(out))
+    res = derive("all", "--no-catalogue", "--no-pdf", "--quiet", "--out", str(out))
     assert res.returncode == 0 and consistent_set(out) == consistent_set(new)
     assert leftovers(out) == []
     assert seen == {False, True}, "the moments should include kills before and after the swap"
@@ -252,7 +252,7 @@ with outset.Staging(Path({str(out)!r})) as st:
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert proc.returncode == -9, proc.stderr
     assert not out.exists()  # only the old folder, beside it
-    res = derive("all", "--no-pdf", "--quiet", "--out", str(out))
+    res = derive("all", "--no-catalogue", "--no-pdf", "--quiet", "--out", str(out))
     assert res.returncode == 0, res.stderr
     assert consistent_set(out) == consistent_set(sets[1]) and leftovers(out) == []
 
@@ -277,7 +277,7 @@ def test_a_full_disk_leaves_the_previous_set_and_nothing_else(sets, tmp_path):
         out = disk / "o"
         shutil.copytree(sets[0], out)   # ~750 kB: a second set does not fit
         before = listing(disk)
-        res = derive("all", "--no-pdf", "--quiet", "--out", str(out))
+        res = derive("all", "--no-catalogue", "--no-pdf", "--quiet", "--out", str(out))
         assert "No space left on device" in refused(res)
         assert "the previous outputs are unchanged" in res.stderr
         assert listing(disk) == before
@@ -295,7 +295,7 @@ def test_an_unwritable_folder_is_a_refusal(tmp_path):
         if shutil.which("mount") is None or not _mount_tmpfs(parent, "1m", readonly=True):
             pytest.skip("no way to make an unwritable folder here")
     try:
-        res = derive("all", "--no-pdf", "--quiet", "--out", str(parent / "o"))
+        res = derive("all", "--no-catalogue", "--no-pdf", "--quiet", "--out", str(parent / "o"))
         assert refused(res) == f"derive: error: --out {parent / 'o'}: no permission to write in {parent}\n"
         assert list(parent.iterdir()) == []
     finally:
@@ -319,7 +319,7 @@ def test_output_folders_derive_cannot_own_are_refused_before_any_work(setup, mes
         target.mkdir()
         (target / "notes.txt").write_text("mine\n")
     before = listing(tmp_path)
-    res, seconds = timed("all", "--no-pdf", "--quiet", "--out", str(target))
+    res, seconds = timed("all", "--no-catalogue", "--no-pdf", "--quiet", "--out", str(target))
     assert message in refused(res) and seconds < 5
     assert listing(tmp_path) == before
 
@@ -331,7 +331,7 @@ def with_pdf(tmp_path_factory):
     if shutil.which("latexmk") is None and shutil.which("pdflatex") is None:
         pytest.skip("TeX Live is not installed")
     out = tmp_path_factory.mktemp("pdf") / "o"
-    res = derive("all", "--quiet", "--out", str(out))
+    res = derive("all", "--no-catalogue", "--quiet", "--out", str(out))
     assert res.returncode == 0, res.stderr
     return out
 
@@ -342,11 +342,11 @@ def _tampered(src: Path, tmp_path: Path, name: str, change) -> subprocess.Comple
     path = out / name
     path.write_bytes(change(path.read_bytes()))
     pdf = [] if (src / "writeup.pdf").exists() else ["--no-pdf"]
-    return derive("all", "--check", "--quiet", *pdf, "--out", str(out))
+    return derive("all", "--no-catalogue", "--check", "--quiet", *pdf, "--out", str(out))
 
 
 def test_check_passes_on_a_fresh_set_with_its_pdf(with_pdf):
-    res = derive("all", "--check", "--quiet", "--out", str(with_pdf))
+    res = derive("all", "--no-catalogue", "--check", "--quiet", "--out", str(with_pdf))
     assert res.returncode == 0 and res.stderr == "", res.stderr
     manifest = json.loads((with_pdf / "manifest.json").read_text())
     assert manifest["pdf"]["tex_sha256"] == sha(with_pdf / "writeup.tex")
@@ -558,11 +558,11 @@ def test_an_output_folder_given_as_a_link_is_refused_and_a_linked_leftover_remov
     shutil.copytree(sets[0], real)
     (tmp_path / "link").symlink_to(real)
     before = listing(tmp_path)
-    res = derive("all", "--no-pdf", "--quiet", "--out", str(tmp_path / "link"))
+    res = derive("all", "--no-catalogue", "--no-pdf", "--quiet", "--out", str(tmp_path / "link"))
     assert "is a link; give the folder it points to" in refused(res)
     assert listing(tmp_path) == before
     (tmp_path / ".real.derive-stage-old1").symlink_to(real)   # as an earlier version could leave
-    assert derive("all", "--no-pdf", "--quiet", "--out", str(real)).returncode == 0
+    assert derive("all", "--no-catalogue", "--no-pdf", "--quiet", "--out", str(real)).returncode == 0
     assert leftovers(real) == [] and consistent_set(real) == consistent_set(sets[1])
 
 
@@ -570,7 +570,7 @@ def test_an_output_folder_inside_another_is_refused(sets, tmp_path):
     out = tmp_path / "o"
     shutil.copytree(sets[0], out)
     before = listing(tmp_path)
-    res = derive("all", "--no-pdf", "--quiet", "--out", str(out / "inner"))
+    res = derive("all", "--no-catalogue", "--no-pdf", "--quiet", "--out", str(out / "inner"))
     assert "which holds derive's outputs; give a folder outside it" in refused(res)
     assert listing(tmp_path) == before
 
@@ -578,7 +578,7 @@ def test_an_output_folder_inside_another_is_refused(sets, tmp_path):
 def test_the_current_folder_reached_through_a_link_is_not_replaced(tmp_path):
     (tmp_path / "realp" / "out").mkdir(parents=True)
     (tmp_path / "lp").symlink_to(tmp_path / "realp")
-    res = subprocess.run([sys.executable, "-m", "derive", "all", "--no-pdf", "--quiet", "--out",
+    res = subprocess.run([sys.executable, "-m", "derive", "all", "--no-catalogue", "--no-pdf", "--quiet", "--out",
                           str(tmp_path / "lp" / "out")], capture_output=True, text=True, timeout=300,
                          cwd=tmp_path / "realp" / "out", env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert "not a folder derive can replace (it holds the current folder)" in refused(res)
@@ -590,7 +590,7 @@ def test_stale_staging_is_removed_by_a_refused_run_too(sets, tmp_path):
     shutil.copytree(sets[0], out)
     (tmp_path / ".o.derive-stage-dead2").mkdir()
     (tmp_path / ".o.derive-stage-dead2" / "writeup.md").write_text("half")
-    res = derive("all", "--no-pdf", "--quiet", "--out", str(out), "--F", "log(x)")
+    res = derive("all", "--no-catalogue", "--no-pdf", "--quiet", "--out", str(out), "--F", "log(x)")
     assert refused(res) and leftovers(out) == [] and consistent_set(out) == consistent_set(sets[0])
 
 
@@ -606,7 +606,7 @@ def test_a_time_out_while_compiling_the_pdf_leaves_nothing_anywhere(sets, tmp_pa
     out = tmp_path / "o"
     shutil.copytree(sets[0], out)
     before = listing(out)
-    res = derive("all", "--quiet", "--out", str(out), "--time-limit", "30",
+    res = derive("all", "--no-catalogue", "--quiet", "--out", str(out), "--time-limit", "30",
                  env={"PATH": f"{bin_}:{os.environ['PATH']}", "TMPDIR": str(scratch)})
     assert "while compiling writeup.pdf; nothing was written" in refused(res)
     assert list(scratch.iterdir()) == [] and leftovers(out) == [] and listing(out) == before
@@ -625,7 +625,7 @@ def test_non_finite_residuals_are_null_in_json(tmp_path):
 
 
 def test_an_error_about_a_path_with_a_line_break_is_one_line(tmp_path):
-    res = derive("all", "--no-pdf", "--quiet", "--out", str(tmp_path / "no\nsuch" / "out"))
+    res = derive("all", "--no-catalogue", "--no-pdf", "--quiet", "--out", str(tmp_path / "no\nsuch" / "out"))
     assert "no\\nsuch" in refused(res)
 
 
@@ -645,7 +645,7 @@ def test_a_worker_killed_from_outside_is_reported_in_one_line(tmp_path):
 def test_a_hang_up_stops_the_run_and_leaves_the_previous_set(sets, tmp_path):
     out = tmp_path / "o"
     shutil.copytree(sets[0], out)
-    proc = subprocess.Popen([sys.executable, "-m", "derive", "all", "--no-pdf", "--quiet", "--out", str(out)],
+    proc = subprocess.Popen([sys.executable, "-m", "derive", "all", "--no-catalogue", "--no-pdf", "--quiet", "--out", str(out)],
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     time.sleep(2)
     proc.send_signal(signal.SIGHUP)
@@ -729,7 +729,7 @@ def test_check_sees_every_kind_of_tampering(sets, tmp_path, tamper, message):
         os.mkfifo(out / "pipe")
     if tamper.startswith("manifest"):
         (out / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-    res = derive("all", "--check", "--no-pdf", "--quiet", "--out", str(out))
+    res = derive("all", "--no-catalogue", "--check", "--no-pdf", "--quiet", "--out", str(out))
     assert res.returncode == 1 and message in res.stderr and res.stderr.count("\n") == 1, res.stderr
 
 
@@ -742,6 +742,6 @@ def test_check_wants_the_pdf_where_one_is_made(with_pdf, tmp_path):
     del manifest["files"]["writeup.pdf"]
     manifest["pdf"] = None
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-    res = derive("all", "--check", "--quiet", "--out", str(out))
+    res = derive("all", "--no-catalogue", "--check", "--quiet", "--out", str(out))
     assert res.returncode == 1 and "writeup.pdf is missing (give --no-pdf to check without it)" in res.stderr
-    assert derive("all", "--check", "--no-pdf", "--quiet", "--out", str(out)).returncode == 0
+    assert derive("all", "--no-catalogue", "--check", "--no-pdf", "--quiet", "--out", str(out)).returncode == 0

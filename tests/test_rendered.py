@@ -62,7 +62,7 @@ def _derive(*args):
 def runs(tmp_path_factory):
     """``derive all`` into a tmp folder and ``derive show kl`` / ``show reparam``, run side by side."""
     out = tmp_path_factory.mktemp("rendered")
-    procs = {"all": _derive("all", "--quiet", "--no-pdf", "--out", str(out)),
+    procs = {"all": _derive("all", "--no-catalogue", "--quiet", "--no-pdf", "--out", str(out)),
              "kl": _derive("show", "kl"), "reparam": _derive("show", "reparam")}
     done = {}
     for key, proc in procs.items():

@@ -133,7 +133,7 @@ def test_hostile_input_is_refused_cleanly(option, value, tmp_path):
     out.mkdir()
     (out / "keep.txt").write_text("previous output\n")
     before = _digest(out)
-    res = _cli("all", "--no-pdf", "--quiet", "--out", str(out), f"{option}={value}")
+    res = _cli("all", "--no-catalogue", "--no-pdf", "--quiet", "--out", str(out), f"{option}={value}")
     assert res.returncode == 2, (res.returncode, res.stderr[-500:])
     assert res.stderr.startswith("derive: error: ") and res.stderr.count("\n") == 1, res.stderr[:500]
     assert "Traceback" not in res.stderr
@@ -170,7 +170,7 @@ def test_config_file_and_command_line_override(tmp_path):
 
 def test_time_limit_is_a_one_line_error(tmp_path):
     out = tmp_path / "o"
-    res = _cli("all", "--no-pdf", "--quiet", "--out", str(out), "--time-limit", "0.01")
+    res = _cli("all", "--no-catalogue", "--no-pdf", "--quiet", "--out", str(out), "--time-limit", "0.01")
     assert res.returncode == 2 and "ran out of time" in res.stderr and res.stderr.count("\n") == 1
     assert not out.exists()
 

@@ -22,7 +22,7 @@ def run(*args, cwd=None):
 def two_runs(tmp_path_factory):
     a, b = tmp_path_factory.mktemp("a"), tmp_path_factory.mktemp("b")
     for out in (a, b):
-        res = run("all", "--quiet", "--no-pdf", "--out", str(out))
+        res = run("all", "--no-catalogue", "--quiet", "--no-pdf", "--out", str(out))
         assert res.returncode == 0, res.stderr
     return a, b
 
@@ -96,10 +96,10 @@ def test_generated_module_runs_without_derive_or_sympy(two_runs, coupling):
 def test_check_detects_stale_outputs(two_runs, tmp_path):
     out = tmp_path / "o"
     shutil.copytree(two_runs[0], out)
-    assert run("all", "--check", "--no-pdf", "--quiet", "--out", str(out)).returncode == 0
+    assert run("all", "--no-catalogue", "--check", "--no-pdf", "--quiet", "--out", str(out)).returncode == 0
     md = out / "writeup.md"
     md.write_text(md.read_text().replace("KL", "KX", 1))
-    res = run("all", "--check", "--no-pdf", "--quiet", "--out", str(out))
+    res = run("all", "--no-catalogue", "--check", "--no-pdf", "--quiet", "--out", str(out))
     assert res.returncode == 1 and "writeup.md" in res.stderr
 
 
@@ -152,7 +152,7 @@ def test_a_folder_in_place_of_an_output_replaces_nothing(two_runs, tmp_path):
     (out / "writeup.md").unlink()
     (out / "writeup.md").mkdir()
     before = _digest(out)
-    res = run("all", "--quiet", "--no-pdf", "--out", str(out))
+    res = run("all", "--no-catalogue", "--quiet", "--no-pdf", "--out", str(out))
     assert res.returncode == 2
     assert res.stderr == f"derive: error: --out {out}: writeup.md is not a file derive wrote (a folder or a link)\n"
     assert _digest(out) == before and (out / "writeup.md").is_dir() and _beside(out) == []
@@ -167,7 +167,7 @@ def test_derivation_shows_itself_in_jupyter(coupling):
                                                           and shutil.which("pdflatex") is None),
                     reason="TeX Live and poppler-utils are not installed")
 def test_pdf_compiles_and_holds_each_answer(tmp_path):
-    res = run("all", "--quiet", "--out", str(tmp_path))
+    res = run("all", "--no-catalogue", "--quiet", "--out", str(tmp_path))
     assert res.returncode == 0, res.stderr
     pdf = tmp_path / "writeup.pdf"
     assert pdf.exists()

@@ -30,7 +30,10 @@ F, G = sp.Symbol("F"), sp.Symbol("G")
 
 def elementwise(name, title, h, params=(), description=""):
     """y_i = h(x_i) with per-component parameters."""
-    return Layer(name, title, description or f"element-wise: y_i = {h}", d, (x,), (y,), (h,), params)
+    import re
+
+    written = re.sub(r"([A-Za-z]+)\[i\]", r"\1_i", str(h))  # a[i]*x[i] + b[i] -> a_i*x_i + b_i
+    return Layer(name, title, description or f"element-wise: y_i = {written}", d, (x,), (y,), (h,), params)
 
 
 def _p(name, note="", positive=False):

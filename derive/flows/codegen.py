@@ -256,5 +256,5 @@ class Printer:
 
 
 FUNCTIONS = {"tanh": "np.tanh", "sinh": "np.sinh", "cosh": "np.cosh", "asinh": "np.arcsinh", "atanh": "np.arctanh",
-             "sqrt": "np.sqrt", "sin": "np.sin", "cos": "np.cos", "sigmoid": "_sigmoid", "logcosh": "_logcosh",
+             "sqrt": "np.sqrt", "sign": "np.sign", "sin": "np.sin", "cos": "np.cos", "sigmoid": "_sigmoid", "logcosh": "_logcosh",
              "softplus": "_softplus"}

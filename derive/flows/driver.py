@@ -117,7 +117,11 @@ def _condition(der: Derivation, checks: Checks, structure: Structure) -> None:
     from .invertible import invertibility
 
     sec = der.section("Invertibility", "condition", "")
-    v, steps = invertibility(checks, structure)
+    try:
+        v, steps = invertibility(checks, structure)
+    except (TypeError, ValueError, NotImplementedError) as exc:  # SymPy could not decide a comparison
+        v, steps = cond.verdict(None, sp.Ne(sp.Symbol("det"), 0), "a condition for invertibility could not be "
+                                f"derived ({str(exc).splitlines()[0][:80]}): the determinant must not vanish"), []
     sec.steps += steps
     sec.text = v.reason
     der.results.append(Result(f"{checks.layer.name}.condition", sp.Symbol("invertible"), v,

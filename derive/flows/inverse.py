@@ -72,7 +72,10 @@ def _undoes(candidate, equation, unknown) -> bool:
     for _ in range(3):
         atoms = (back.atoms(sp.Indexed, Component, Prefix) | back.free_symbols) - {I}
         values = {a: sp.Float(rng.uniform(0.2, 0.9)) for a in atoms if not isinstance(a, sp.IndexedBase)}
-        got = sp.N(back.xreplace(values)) - values.get(unknown, unknown)
+        try:  # a candidate with a Piecewise on a complex value (abs, roots) cannot be evaluated: not a solution
+            got = sp.N(back.xreplace(values)) - values.get(unknown, unknown)
+        except TypeError:
+            return False
         if not (got.is_number and abs(complex(got)) < 1e-9):
             return False
     return True

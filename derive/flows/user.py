@@ -54,7 +54,7 @@ KINDS = {"vector": (1, False), "positive vector": (1, True), "scalar": (0, False
          "matrix": (2, False)}
 REDUCTIONS = ("dot", "sum", "mean", "norm", "matvec")
 RESERVED = {"x", "y", "x1", "x2", "y1", "y2", "d", "k", "i", "j", "l", "m", "r", "e", "pi", "np", "h", "t",
-            "total"} | set(REDUCTIONS)
+            "total", "range", "reversed"} | set(REDUCTIONS)  # and the names the printed numpy code uses
 LAYER_KEYS = {"name", "title", "description", "dim", "parameters", "conditioners", "equations"}
 FLOW_KEYS = {"name", "title", "description", "dim", "layers"}
 
@@ -154,7 +154,7 @@ def _parameters(table: dict, size) -> tuple:
     params, variables, matrices = [], {}, set()
     for name, kind in _table(table.get("parameters", {}), "[parameters]").items():
         _symbol_name(name, "[parameters]")
-        if kind not in KINDS:
+        if not isinstance(kind, str) or kind not in KINDS:
             raise ParseError(f"[parameters] {name}: the kind must be one of {', '.join(KINDS)}, got {kind!r}")
         rank, positive = KINDS[kind]
         if rank == 0:
@@ -175,7 +175,7 @@ def _conditioners(table: dict, inputs: tuple, halves: bool, taken: set) -> dict:
         _symbol_name(name, "[conditioners]")
         if name in taken:
             raise ParseError(f"[conditioners] {name}: the name is already a parameter")
-        if kind not in ("coupling", "autoregressive"):
+        if not isinstance(kind, str) or kind not in ("coupling", "autoregressive"):
             raise ParseError(f"[conditioners] {name}: the kind must be 'coupling' or 'autoregressive', got {kind!r}")
         if (kind == "coupling") != halves:
             raise ParseError(f"[conditioners] {name}: a {kind} network needs "
@@ -297,6 +297,20 @@ def _own_names(layers: list, seen: dict) -> list:
             for pos, la in enumerate(layers, 1)]
 
 
+def _distinct(names: list, what: str) -> None:
+    """The flow's name and its layers' names (after renaming) name different functions in the numpy code."""
+    from .numeric import ident
+
+    seen = {}
+    for n in names:
+        if ident(n) in seen:
+            raise ParseError(f"{what}: the names {seen[ident(n)]!r} and {n!r} would name the same functions "
+                             f"(the flow and each of its layers need names of their own)"
+                             if seen[ident(n)] != n else f"{what}: the name {n!r} is used twice (the flow and "
+                             "each of its layers need names of their own)")
+        seen[ident(n)] = n
+
+
 def flow_from_table(table: dict, folder: str, what: str = "--flow") -> tuple:
     """(Flow, dim) from a parsed flow file; layer files are read relative to ``folder``."""
     from .catalogue import LAYERS
@@ -324,6 +338,7 @@ def flow_from_table(table: dict, folder: str, what: str = "--flow") -> tuple:
     name = _text(table.get("name", "my-flow"), f"{what}: name", 32)
     if not _LAYER_NAME.fullmatch(name):
         raise ParseError(f"{what}: name {name!r} must be lower-case letters, digits and '-', starting with a letter")
+    _distinct([name] + [la.name for la in layers], what)
     title = _text(table.get("title", f"Your flow {name}"), f"{what}: title")
     description = _text(table.get("description", " → ".join(la.name for la in layers)), f"{what}: description")
     halves = any(len(la.inputs) > 1 for la in layers)

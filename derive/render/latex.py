@@ -23,6 +23,12 @@ PREAMBLE = r"""\documentclass[10pt]{article}
 \usepackage{lmodern}
 \usepackage[colorlinks=true,linkcolor=green!40!black,urlcolor=blue]{hyperref}
 \allowdisplaybreaks
+\DeclareUnicodeCharacter{1D40}{\ensuremath{^{\mathsf{T}}}}
+\DeclareUnicodeCharacter{2113}{\ensuremath{\ell}}
+\DeclareUnicodeCharacter{21A6}{\ensuremath{\mapsto}}
+\DeclareUnicodeCharacter{00B1}{\ensuremath{\pm}}
+\DeclareUnicodeCharacter{00B3}{\ensuremath{^{3}}}
+\DeclareUnicodeCharacter{00B2}{\ensuremath{^{2}}}
 \setlength{\parindent}{0pt}
 \setlength{\parskip}{3pt}
 \newcommand{\checkmarkref}[2]{\hyperlink{#1}{\textcolor{green!40!black}{\checkmark\,#2}}}

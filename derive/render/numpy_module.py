@@ -32,7 +32,30 @@ def render_module(derivations) -> str:
                        ("vfe", _vfe_code)):
         if name in by:
             parts.append(code(by[name]))
+    layers = [d for d in derivations if "logdet" in d.data and ("layer" in d.data or "flow" in d.data)]
+    if layers:
+        parts.append(_layers_code(layers))
     return "".join(parts)
+
+
+LAYERS_HEADER = '''
+
+# ---- flow layers -------------------------------------------------------------------------------------------
+# <layer>_forward(x, ...), <layer>_logdet(x, ...), <layer>_forward_and_logdet(x, ...) and, where derived,
+# <layer>_inverse(y, ...).  Features on the last axis, any batch axes in front; a coupling block splits them
+# into halves x_1 = x[..., :k], x_2 = x[..., k:]; conditioners (F, G, mu, ...) are callables on arrays of that
+# shape; parameters are arrays named as in the layer's definition.
+import numpy as np
+'''
+
+
+def _layers_code(derivations) -> str:
+    """Each flow layer's and stack's printed functions (a layer used by a stack once)."""
+    from ..flows.crosscheck import sources
+    from ..flows.numeric import PRELUDE
+
+    blocks = dict.fromkeys(src for der in derivations for src in sources(der))
+    return LAYERS_HEADER + PRELUDE + "\n\n" + "\n\n\n".join(blocks) + "\n"
 
 
 def _coupling_code(der) -> str:

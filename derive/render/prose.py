@@ -21,7 +21,7 @@ from ..document import TeX
 
 GREEK = {"α": r"\alpha", "β": r"\beta", "γ": r"\gamma", "δ": r"\delta", "ε": r"\epsilon", "θ": r"\theta",
          "λ": r"\lambda", "μ": r"\mu", "ν": r"\nu", "π": r"\pi", "ρ": r"\rho", "σ": r"\sigma", "τ": r"\tau",
-         "φ": r"\phi", "ψ": r"\psi", "ω": r"\omega", "Σ": r"\Sigma", "Π": r"\Pi", "Δ": r"\Delta", "∇": r"\nabla"}
+         "φ": r"\phi", "ψ": r"\psi", "ω": r"\omega", "Σ": r"\Sigma", "Π": r"\Pi", "Δ": r"\Delta", "∇": r"\nabla", "ℓ": r"\ell"}
 ASCII_GREEK = {"mu": r"\mu", "sigma": r"\sigma", "epsilon": r"\epsilon", "eps": r"\epsilon", "tau": r"\tau",
                "lambda": r"\lambda", "theta": r"\theta", "delta": r"\delta", "pi": r"\pi"}
 SYMBOLS = {"∂": r"\partial ", "∘": r"\circ ", "≠": r"\neq ", "→": r"\to ", "×": r"\times ", "≡": r"\equiv ",
@@ -29,7 +29,7 @@ SYMBOLS = {"∂": r"\partial ", "∘": r"\circ ", "≠": r"\neq ", "→": r"\to 
            "∈": r"\in ", "≈": r"\approx ", "·": r"\cdot ", "−": "-", "‖": r"\| ", "…": r"\dots ", "∞": r"\infty ",
            "ℝ": r"\mathbb{R}", "~": r"\sim ", "⊙": r"\odot ", "|": "|", "%": r"\%"}
 SUB = {"₀": "0", "₁": "1", "₂": "2", "₃": "3", "₄": "4", "ᵢ": "i", "ⱼ": "j", "ₖ": "k", "ₗ": "l"}
-SUP = {"²": "2", "³": "3", "⁻": "-", "¹": "1"}
+SUP = {"²": "2", "³": "3", "⁻": "-", "¹": "1", "ᵀ": "T"}
 FUNCTIONS = {"log": r"\log", "exp": r"\exp", "det": r"\det", "diag": r"\operatorname{diag}", "KL": r"D_{\mathrm{KL}}",
              "Var": r"\operatorname{Var}", "tanh": r"\tanh", "slogdet": None, "E": r"\mathbb{E}", "N": r"\mathcal{N}",
              "sqrt": r"\sqrt", "log1p": r"\operatorname{log1p}"}
@@ -37,17 +37,17 @@ FUNCTIONS = {"log": r"\log", "exp": r"\exp", "det": r"\det", "diag": r"\operator
 _TOKEN = re.compile(r"""
     (?P<abbr>\b(?:i\.e|e\.g|cf)\.)
   | (?P<space>\s+)
-  | (?P<indexed>(?:[A-Za-z]+[0-9]*|[α-ω])_\{?[A-Za-z0-9]+(?:,[A-Za-z0-9]+)?\}?(?:\^[0-9]+)?)   # x_2,i  y1_i  mu_1  E_q
+  | (?P<indexed>(?:[A-Za-z]+[0-9]*|[α-ωℓ])_\{?[A-Za-z0-9]+(?:,[A-Za-z0-9]+)?\}?(?:\^[0-9]+)?)   # x_2,i  y1_i  mu_1  E_q
   | (?P<bar>[A-Za-z]\u0304)
   | (?P<poss>[A-Za-z]+['’]s\b)
   | (?P<num>[0-9]+(?:\.[0-9]+)?(?:e[-+]?[0-9]+)?)
   | (?P<word>log1p|[A-Za-z]+[0-9]*(?:\^[0-9]+)?)
-  | (?P<greek>[α-ωΑ-Ω∇]\u0304?)
-  | (?P<op>[=+*/^<>(){}\[\]|∂∘≠→×≡≤≥√∫∑∏∈≈·−‖…∞ℝ~⊙²³¹⁻₀₁₂₃₄ᵢⱼₖₗ-])
+  | (?P<greek>[α-ωΑ-Ω∇ℓ]\u0304?)
+  | (?P<op>[=+*/^<>(){}\[\]|∂∘≠→×≡≤≥√∫∑∏∈≈·−‖…∞ℝ~⊙²³¹⁻ᵀ₀₁₂₃₄ᵢⱼₖₗ-])
   | (?P<other>.)
 """, re.VERBOSE)
 
-_STRONG_OPS = set("=+*/^<>∂∘≠→×≡≤≥√∫∑∏∈≈·−‖…∞ℝ~⊙²³¹₀₁₂₃₄ᵢⱼₖₗ|")
+_STRONG_OPS = set("=+*/^<>∂∘≠→×≡≤≥√∫∑∏∈≈·−‖…∞ℝ~⊙²³¹ᵀ₀₁₂₃₄ᵢⱼₖₗ|")
 
 
 def _kind(kind: str, value: str) -> tuple[bool, bool]:
@@ -142,6 +142,7 @@ def _tex(tokens) -> str:
         else:
             out.append(SYMBOLS.get(value, value))
     tex = re.sub(r" +", " ", "".join(out).replace("||", r"\,\|\,")).strip()
+    tex = re.sub(r"\^\{([^{}]*)\}\^\{([^{}]*)\}", r"^{\1\2}", tex)  # ⁻¹: one superscript, -1
     return re.sub(r"\\sqrt\s*\(([^()]*)\)", r"\\sqrt{\1}", tex)
 
 
