@@ -345,6 +345,7 @@ def _tampered(src: Path, tmp_path: Path, name: str, change) -> subprocess.Comple
     return derive("all", "--no-catalogue", "--check", "--quiet", *pdf, "--out", str(out))
 
 
+@pytest.mark.slow
 def test_check_passes_on_a_fresh_set_with_its_pdf(with_pdf):
     res = derive("all", "--no-catalogue", "--check", "--quiet", "--out", str(with_pdf))
     assert res.returncode == 0 and res.stderr == "", res.stderr
@@ -353,6 +354,7 @@ def test_check_passes_on_a_fresh_set_with_its_pdf(with_pdf):
     assert "TeX" in manifest["pdf"]["engine"]
 
 
+@pytest.mark.slow
 def test_check_sees_residuals_set_to_99999(with_pdf, tmp_path):
     import re
 
