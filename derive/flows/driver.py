@@ -155,7 +155,7 @@ def _volume_verdict(checks: Checks, logdet) -> Verdict:
     value = ex.instantiate(logdet).replace(lambda e: isinstance(e, AppliedUndef),
                                            lambda e: sp.Rational(1, 3) + sp.Add(*e.args) / 2)
     rng = random.Random(1)
-    point = {s: sp.Rational(rng.randint(1, 9), 10) for s in value.free_symbols}
+    point = {s: sp.Rational(rng.randint(1, 9), 10) for s in sorted(value.free_symbols, key=str)}
     at = value.xreplace(point)
     return Verdict("volume preserving?", False, sp.Eq(LOGDET, 0), "the log-determinant depends on the input and "
                    "is not identically 0", {"point": {str(k): str(v) for k, v in point.items()},
