@@ -79,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     all_.add_argument("--no-pdf", action="store_true", help="do not compile the PDFs")
     all_.add_argument("--no-catalogue", action="store_true",
                       help="the sheet's writeup only, without the flow-layer catalogue")
+    all_.add_argument("--layer", action="append", default=[], help="your own layer (a TOML file) in the catalogue "
+                      "document, the numpy module and the JSON; may be given more than once")
+    all_.add_argument("--flow", action="append", default=[], help="your own flow (a TOML file), as --layer")
     return parser
 
 
@@ -299,13 +302,46 @@ def cmd_check(args) -> int:
     return 0 if der.all_verified and der.all_checks_pass else 1
 
 
+def _own_files(args) -> tuple:
+    """(kind, path) of each --layer and --flow of derive all, each file read and checked now; their names
+    must differ from each other's and from the catalogue's."""
+    from .parse import ParseError
+    from .registry import catalogue, own
+
+    given = [("layer", p) for p in args.layer] + [("flow", p) for p in args.flow]
+    taken = set(catalogue()) | {"coupling", "vfe", "kl", "reparam"}
+    for kind, path in given:
+        try:
+            names = _own_names(kind, path)
+        except ParseError as exc:
+            raise UsageError(str(exc)) from None
+        for name in names:
+            if name in taken:
+                raise UsageError(f"--{kind} {path}: the name {name!r} is already taken (by the catalogue or another "
+                                 "file); give it a name of its own")
+            taken.add(name)
+    return tuple(given)
+
+
+def _own_names(kind: str, path: str) -> list:
+    """The names a layer or flow file gives functions in the numpy module (a catalogue layer used as it is
+    gives none of its own)."""
+    from .flows.catalogue import LAYERS
+    from .flows.user import read_flow, read_layer
+
+    if kind == "layer":
+        return [read_layer(path)[0].name]
+    flow = read_flow(path)[0]
+    return [flow.name] + [la.name for la in flow.layers if LAYERS.get(la.name) is not la]
+
+
 def cmd_all(args) -> int:
     from .writeup import run_all
 
     import dataclasses
 
     opts, _ = _options(args)
-    opts = dataclasses.replace(opts, catalogue=not args.no_catalogue)
+    opts = dataclasses.replace(opts, catalogue=not args.no_catalogue, own=_own_files(args))
     return run_all(opts, out=args.out, check_only=args.check_only, quiet=args.quiet, pdf=not args.no_pdf,
                    build=lambda entry: _build(entry, opts))
 

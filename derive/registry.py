@@ -25,6 +25,8 @@ class Options:
     example: tuple | None = None
     #: derive all: the flow-layer catalogue too (catalogue.{tex,md,html,pdf}, its code and JSON)
     catalogue: bool = True
+    #: derive all: your own layers and flows, as (kind, path) of their TOML files (already read and checked)
+    own: tuple = ()
 
     @property
     def custom_block(self) -> bool:

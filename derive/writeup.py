@@ -25,7 +25,10 @@ def build_everything(opts, status=None, build=None):
     from .registry import ENTRIES, catalogue
 
     derivations = []
+    from .registry import own
+
     entries = list(ENTRIES.values()) + (list(catalogue().values()) if getattr(opts, "catalogue", False) else [])
+    entries += [own(kind, path, opts.dim if opts.dim != 16 else None) for kind, path in getattr(opts, "own", ())]
     for entry in entries:
         if status is not None:
             status.update(f"deriving {entry.name} ({entry.question}) and running its cross-checks")

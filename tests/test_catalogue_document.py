@@ -6,6 +6,7 @@ log|det| = Σ_i log|a_i| and inverse x_i = (y_i - b_i)/a_i; a reversal has |det|
 y = x + u tanh(wᵀx + b) has log|det| = log|1 + (1 - tanh²(wᵀx + b)) uᵀw| (the matrix determinant lemma).
 """
 import importlib.util
+from pathlib import Path
 import json
 import shutil
 import subprocess
@@ -123,3 +124,48 @@ def test_derive_all_writes_and_checks_the_whole_catalogue(tmp_path):
     tex.write_text(tex.read_text().replace("Planar flow", "Planar flaw"))
     res = _derive("all", "--check", "--quiet", "--out", str(out), *([] if HAS_PDF else ["--no-pdf"]))
     assert res.returncode == 1 and "catalogue.tex" in res.stderr
+
+
+OWN_LAYER = '''name = "own-scale"
+dim = 6
+[parameters]
+c = "vector"
+w = "vector"
+[equations]
+y = "x*exp(c*tanh(dot(w, x)))"
+'''
+
+
+@pytest.mark.slow
+def test_derive_all_exports_your_own_layer_and_flow(tmp_path):
+    """y_i = x_i exp(c_i tanh(m)), m = wᵀx: the Jacobian is diagonal plus rank one (every y_i depends on m);
+    its log-determinant is checked here against slogdet of the Jacobian written by hand."""
+    layer = tmp_path / "own.toml"
+    layer.write_text(OWN_LAYER)
+    flow = Path(__file__).resolve().parent.parent / "examples" / "my-flow.toml"
+    out = tmp_path / "o"
+    res = _derive("all", "--no-catalogue", "--no-pdf", "--quiet", "--out", str(out), "--layer", str(layer),
+                  "--flow", str(flow))
+    assert res.returncode == 0, res.stderr
+    md = (out / "catalogue.md").read_text()
+    assert "Your layer own-scale" in md and "my-flow" in md and "diagonal plus rank one" in md
+    names = {r["name"] for d in json.loads((out / "derivations.json").read_text())["derivations"] for r in d["results"]}
+    assert {"own-scale.logdet", "own-scale.condition", "my-flow.logdet"} <= names
+    mod = _module(tmp_path, (out / "derive_numeric.py").read_text())
+    rng = np.random.default_rng(5)
+    x, c, w = rng.normal(size=(4, 6)), rng.normal(size=6), rng.normal(size=6)
+    for row in x:
+        m = row @ w
+        s = np.exp(c * np.tanh(m))
+        jac = np.diag(s) + np.outer(row * s * c * (1 - np.tanh(m) ** 2), w)
+        expected = np.linalg.slogdet(jac)[1]
+        assert np.isclose(mod.own_scale_logdet(row[None, :], c, w)[0], expected)
+    assert callable(mod.my_flow_forward) and callable(mod.my_flow_inverse) and callable(mod.softplus_coupling_2_inverse)
+
+
+def test_derive_all_refuses_your_layer_under_a_catalogue_name(tmp_path):
+    layer = tmp_path / "own.toml"
+    layer.write_text(OWN_LAYER.replace("own-scale", "planar"))
+    res = _derive("all", "--no-pdf", "--quiet", "--out", str(tmp_path / "o"), "--layer", str(layer))
+    assert res.returncode == 2 and res.stderr.count("\n") == 1 and "already taken" in res.stderr
+    assert not (tmp_path / "o").exists()

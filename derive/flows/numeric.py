@@ -66,7 +66,7 @@ def stable(expr):
 
 def ident(obj) -> str:
     name = str(obj.label if isinstance(obj, sp.IndexedBase) else obj)
-    return name.replace("^", "").replace("(", "").replace(")", "").replace("-", "_")
+    return name.replace("^(", "_").replace("^", "").replace("(", "").replace(")", "").replace("-", "_")
 
 
 def _printer(layer, inputs, scalar=None):

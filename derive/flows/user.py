@@ -268,11 +268,14 @@ def read_layer(path: str, what: str = "--layer") -> tuple:
 
 
 def renamed(layer: Layer, suffix: str) -> Layer:
-    """``layer`` with its own parameters and conditioners: each name gets ``suffix``."""
+    """``layer`` with its own parameters and conditioners: ``suffix`` "_4" makes a parameter F into F^(4)
+    (printed F_4 in the numpy code, a name no user can choose) and the layer's name ``name-4``."""
+    pos = suffix.lstrip("_")
+
     def fresh(sym):
         if isinstance(sym, sp.IndexedBase):
-            return sp.IndexedBase(f"{sym.label}{suffix}", **sym.assumptions0)
-        return sp.Symbol(f"{sym.name}{suffix}", **sym.assumptions0)
+            return sp.IndexedBase(f"{sym.label}^({pos})", **sym.assumptions0)
+        return sp.Symbol(f"{sym.name}^({pos})", **sym.assumptions0)
 
     subs = {p.symbol: fresh(p.symbol) for p in layer.params}
     subs.update({c.symbol: fresh(c.symbol) for c in layer.conditioners})

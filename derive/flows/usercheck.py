@@ -40,7 +40,7 @@ def _own_values(rng, layer, dim: int) -> tuple:
     for c in layer.conditioners:
         net = ref.random_conditioner(rng, n) if c.kind == "coupling" else ref.masked_conditioner(rng, n)
         printed[ident(c.symbol)] = net
-        networks[str(c.symbol)[:len(str(c.symbol)) - len(layer.suffix)]] = net
+        networks[ident(c.symbol)[:len(ident(c.symbol)) - len(layer.suffix)]] = net
     return printed, user_forward(dict(layer.source), plain, networks)
 
 
