@@ -196,7 +196,7 @@ def _own_entry(args):
     given = [(kind, getattr(args, kind, None)) for kind in ("layer", "flow") if getattr(args, kind, None) is not None]
     if not given:
         if getattr(args, "name", "") is None:
-            raise UsageError(f"{args.command}: give a derivation's NAME, or --layer FILE or --flow FILE")
+            raise UsageError(f"{args.command}: give a derivation's name, or --layer FILE or --flow FILE")
         return None
     if len(given) > 1 or args.name is not None:
         raise UsageError(f"{args.command}: give one of NAME, --layer FILE, --flow FILE")
