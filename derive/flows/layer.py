@@ -40,11 +40,15 @@ def expand_sums(expr, symbol=None):
             return body.xreplace(rule)
         return make
 
+    done: dict = {}  # a sum that occurs several times is written out once
+
     def write_out(e):
-        (v, lo, hi) = e.limits[0]
-        make = term_maker(e)
-        terms = [make(t) for t in range(int(lo), int(hi) + 1)]
-        return sp.Add(*terms) if isinstance(e, sp.Sum) else sp.Mul(*terms)
+        if e not in done:
+            (v, lo, hi) = e.limits[0]
+            make = term_maker(e)
+            terms = [make(t) for t in range(int(lo), int(hi) + 1)]
+            done[e] = sp.Add(*terms) if isinstance(e, sp.Sum) else sp.Mul(*terms)
+        return done[e]
 
     expr = expr.replace(lambda e: isinstance(e, (sp.Sum, sp.Product)) and _concrete(e.limits), write_out)
     if sp.core.parameters.global_parameters.evaluate and expr.has(sp.Sum, sp.Product, sp.Derivative):
@@ -163,10 +167,12 @@ class Explicit:
     def write_out(self, expr, at=None):
         """``expr`` written out at this size without SymPy's automatic evaluation (no assumption queries on
         large sums): linear in the size of the result, for results at large sizes."""
+        from .index import canonical
+
         self.opaque = True
         try:
             with sp.evaluate(False):
-                return self.instantiate(expr, at)
+                return self.instantiate(canonical(expr), at)  # equal sums with different dummies: one write-out
         finally:
             self.opaque = False
 
