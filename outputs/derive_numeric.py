@@ -87,7 +87,8 @@ def affine_inverse(y, a, b):
 
 
 def affine_forward_and_logdet(x, a, b):
-    return affine_forward(x, a, b), affine_logdet(x, a, b)
+    d = x.shape[-1]
+    return ((a * x) + b), _batch(np.sum(np.log(np.abs(a)), axis=-1), x)
 
 
 def exp_forward(x):
@@ -107,7 +108,8 @@ def exp_inverse(y):
 
 
 def exp_forward_and_logdet(x):
-    return exp_forward(x), exp_logdet(x)
+    d = x.shape[-1]
+    return np.exp(x), _batch(np.sum(x, axis=-1), x)
 
 
 def softplus_forward(x):
@@ -127,7 +129,8 @@ def softplus_inverse(y):
 
 
 def softplus_forward_and_logdet(x):
-    return softplus_forward(x), softplus_logdet(x)
+    d = x.shape[-1]
+    return np.log((1 + np.exp(x))), _batch(((-1 * np.sum(_softplus(x), axis=-1)) + np.sum(x, axis=-1)), x)
 
 
 def sigmoid_forward(x):
@@ -147,7 +150,8 @@ def sigmoid_inverse(y):
 
 
 def sigmoid_forward_and_logdet(x):
-    return sigmoid_forward(x), sigmoid_logdet(x)
+    d = x.shape[-1]
+    return ((1 + np.exp((-1 * x)))) ** (-1), _batch(((-1 * np.sum(x, axis=-1)) + (-2 * np.sum(_softplus((-1 * x)), axis=-1))), x)
 
 
 def tanh_forward(x):
@@ -167,7 +171,8 @@ def tanh_inverse(y):
 
 
 def tanh_forward_and_logdet(x):
-    return tanh_forward(x), tanh_logdet(x)
+    d = x.shape[-1]
+    return np.tanh(x), _batch((-2 * np.sum(_logcosh(x), axis=-1)), x)
 
 
 def arcsinh_forward(x):
@@ -187,7 +192,8 @@ def arcsinh_inverse(y):
 
 
 def arcsinh_forward_and_logdet(x):
-    return arcsinh_forward(x), arcsinh_logdet(x)
+    d = x.shape[-1]
+    return np.arcsinh(x), _batch((-0.5 * np.sum(np.log((1 + (x) ** (2))), axis=-1)), x)
 
 
 def sinh_arcsinh_forward(x, epsilon, delta):
@@ -207,7 +213,8 @@ def sinh_arcsinh_inverse(y, epsilon, delta):
 
 
 def sinh_arcsinh_forward_and_logdet(x, epsilon, delta):
-    return sinh_arcsinh_forward(x, epsilon, delta), sinh_arcsinh_logdet(x, epsilon, delta)
+    d = x.shape[-1]
+    return np.sinh(((-1 * epsilon) + (delta * np.arcsinh(x)))), _batch(((-0.5 * np.sum(np.log((1 + (x) ** (2))), axis=-1)) + np.sum(np.log(np.abs(delta)), axis=-1) + np.sum(np.log(np.cosh(((-1 * epsilon) + (delta * np.arcsinh(x))))), axis=-1)), x)
 
 
 def actnorm_forward(x, b, ell):
@@ -227,13 +234,15 @@ def actnorm_inverse(y, b, ell):
 
 
 def actnorm_forward_and_logdet(x, b, ell):
-    return actnorm_forward(x, b, ell), actnorm_logdet(x, b, ell)
+    d = x.shape[-1]
+    return ((b + x) * np.exp(ell)), _batch(np.sum(ell, axis=-1), x)
 
 
 def nice_forward(x, F):
     k = x.shape[-1] // 2
     x_1, x_2 = x[..., :k], x[..., k:]
-    return np.concatenate([(F(x_2) + x_1), x_2], axis=-1)
+    _F_x_2 = F(x_2)
+    return np.concatenate([(_F_x_2 + x_1), x_2], axis=-1)
 
 
 def nice_logdet(x, F):
@@ -246,90 +255,122 @@ def nice_inverse(y, F):
     k = y.shape[-1] // 2
     y_1, y_2 = y[..., :k], y[..., k:]
     x_2 = y_2
-    x_1 = ((-1 * F(x_2)) + y_1)
+    _F_x_2 = F(x_2)
+    x_1 = ((-1 * _F_x_2) + y_1)
     return np.concatenate([x_1, x_2], axis=-1)
 
 
 def nice_forward_and_logdet(x, F):
-    return nice_forward(x, F), nice_logdet(x, F)
+    k = x.shape[-1] // 2
+    x_1, x_2 = x[..., :k], x[..., k:]
+    _F_x_2 = F(x_2)
+    return np.concatenate([(_F_x_2 + x_1), x_2], axis=-1), _batch(0, x)
 
 
 def realnvp_forward(x, F, G):
     k = x.shape[-1] // 2
     x_1, x_2 = x[..., :k], x[..., k:]
-    return np.concatenate([((x_1 * np.exp(G(x_2))) + F(x_2)), x_2], axis=-1)
+    _G_x_2 = G(x_2)
+    _F_x_2 = F(x_2)
+    return np.concatenate([((x_1 * np.exp(_G_x_2)) + _F_x_2), x_2], axis=-1)
 
 
 def realnvp_logdet(x, F, G):
     k = x.shape[-1] // 2
     x_1, x_2 = x[..., :k], x[..., k:]
-    return _batch(np.sum(G(x_2), axis=-1), x)
+    _G_x_2 = G(x_2)
+    return _batch(np.sum(_G_x_2, axis=-1), x)
 
 
 def realnvp_inverse(y, F, G):
     k = y.shape[-1] // 2
     y_1, y_2 = y[..., :k], y[..., k:]
     x_2 = y_2
-    x_1 = (((-1 * F(x_2)) + y_1) * np.exp((-1 * G(x_2))))
+    _F_x_2 = F(x_2)
+    _G_x_2 = G(x_2)
+    x_1 = (((-1 * _F_x_2) + y_1) * np.exp((-1 * _G_x_2)))
     return np.concatenate([x_1, x_2], axis=-1)
 
 
 def realnvp_forward_and_logdet(x, F, G):
-    return realnvp_forward(x, F, G), realnvp_logdet(x, F, G)
+    k = x.shape[-1] // 2
+    x_1, x_2 = x[..., :k], x[..., k:]
+    _G_x_2 = G(x_2)
+    _F_x_2 = F(x_2)
+    return np.concatenate([((x_1 * np.exp(_G_x_2)) + _F_x_2), x_2], axis=-1), _batch(np.sum(_G_x_2, axis=-1), x)
 
 
 def glow_forward(x, F, G):
     k = x.shape[-1] // 2
     x_1, x_2 = x[..., :k], x[..., k:]
-    return np.concatenate([(((1 + np.exp((-2 + (-1 * G(x_2)))))) ** (-1) * (F(x_2) + x_1)), x_2], axis=-1)
+    _G_x_2 = G(x_2)
+    _F_x_2 = F(x_2)
+    return np.concatenate([(((1 + np.exp((-2 + (-1 * _G_x_2))))) ** (-1) * (_F_x_2 + x_1)), x_2], axis=-1)
 
 
 def glow_logdet(x, F, G):
     k = x.shape[-1] // 2
     x_1, x_2 = x[..., :k], x[..., k:]
-    return _batch((-1 * np.sum(_softplus((-2 + (-1 * G(x_2)))), axis=-1)), x)
+    _G_x_2 = G(x_2)
+    return _batch((-1 * np.sum(_softplus((-2 + (-1 * _G_x_2))), axis=-1)), x)
 
 
 def glow_inverse(y, F, G):
     k = y.shape[-1] // 2
     y_1, y_2 = y[..., :k], y[..., k:]
     x_2 = y_2
-    x_1 = ((-1 * F(x_2)) + ((1 + np.exp((-2 + (-1 * G(x_2))))) * y_1))
+    _F_x_2 = F(x_2)
+    _G_x_2 = G(x_2)
+    x_1 = ((-1 * _F_x_2) + ((1 + np.exp((-2 + (-1 * _G_x_2)))) * y_1))
     return np.concatenate([x_1, x_2], axis=-1)
 
 
 def glow_forward_and_logdet(x, F, G):
-    return glow_forward(x, F, G), glow_logdet(x, F, G)
+    k = x.shape[-1] // 2
+    x_1, x_2 = x[..., :k], x[..., k:]
+    _G_x_2 = G(x_2)
+    _F_x_2 = F(x_2)
+    return np.concatenate([(((1 + np.exp((-2 + (-1 * _G_x_2))))) ** (-1) * (_F_x_2 + x_1)), x_2], axis=-1), _batch((-1 * np.sum(_softplus((-2 + (-1 * _G_x_2))), axis=-1)), x)
 
 
 def seed_forward(x, s, F, G):
     k = x.shape[-1] // 2
     x_1, x_2 = x[..., :k], x[..., k:]
-    return np.concatenate([((x_1 * np.exp(G(x_2))) + F(x_2)), (x_2 * np.exp(s))], axis=-1)
+    _G_x_2 = G(x_2)
+    _F_x_2 = F(x_2)
+    return np.concatenate([((x_1 * np.exp(_G_x_2)) + _F_x_2), (x_2 * np.exp(s))], axis=-1)
 
 
 def seed_logdet(x, s, F, G):
     k = x.shape[-1] // 2
     x_1, x_2 = x[..., :k], x[..., k:]
-    return _batch((np.sum(G(x_2), axis=-1) + np.sum(s, axis=-1)), x)
+    _G_x_2 = G(x_2)
+    return _batch((np.sum(_G_x_2, axis=-1) + np.sum(s, axis=-1)), x)
 
 
 def seed_inverse(y, s, F, G):
     k = y.shape[-1] // 2
     y_1, y_2 = y[..., :k], y[..., k:]
     x_2 = (y_2 * np.exp((-1 * s)))
-    x_1 = (((-1 * F(x_2)) + y_1) * np.exp((-1 * G(x_2))))
+    _F_x_2 = F(x_2)
+    _G_x_2 = G(x_2)
+    x_1 = (((-1 * _F_x_2) + y_1) * np.exp((-1 * _G_x_2)))
     return np.concatenate([x_1, x_2], axis=-1)
 
 
 def seed_forward_and_logdet(x, s, F, G):
-    return seed_forward(x, s, F, G), seed_logdet(x, s, F, G)
+    k = x.shape[-1] // 2
+    x_1, x_2 = x[..., :k], x[..., k:]
+    _G_x_2 = G(x_2)
+    _F_x_2 = F(x_2)
+    return np.concatenate([((x_1 * np.exp(_G_x_2)) + _F_x_2), (x_2 * np.exp(s))], axis=-1), _batch((np.sum(_G_x_2, axis=-1) + np.sum(s, axis=-1)), x)
 
 
 def scaled_nice_forward(x, s, F):
     k = x.shape[-1] // 2
     x_1, x_2 = x[..., :k], x[..., k:]
-    return np.concatenate([(F(x_2) + x_1), (x_2 * np.exp(s))], axis=-1)
+    _F_x_2 = F(x_2)
+    return np.concatenate([(_F_x_2 + x_1), (x_2 * np.exp(s))], axis=-1)
 
 
 def scaled_nice_logdet(x, s, F):
@@ -342,18 +383,24 @@ def scaled_nice_inverse(y, s, F):
     k = y.shape[-1] // 2
     y_1, y_2 = y[..., :k], y[..., k:]
     x_2 = (y_2 * np.exp((-1 * s)))
-    x_1 = ((-1 * F(x_2)) + y_1)
+    _F_x_2 = F(x_2)
+    x_1 = ((-1 * _F_x_2) + y_1)
     return np.concatenate([x_1, x_2], axis=-1)
 
 
 def scaled_nice_forward_and_logdet(x, s, F):
-    return scaled_nice_forward(x, s, F), scaled_nice_logdet(x, s, F)
+    k = x.shape[-1] // 2
+    x_1, x_2 = x[..., :k], x[..., k:]
+    _F_x_2 = F(x_2)
+    return np.concatenate([(_F_x_2 + x_1), (x_2 * np.exp(s))], axis=-1), _batch(np.sum(s, axis=-1), x)
 
 
 def gin_forward(x, F, G):
     k = x.shape[-1] // 2
     x_1, x_2 = x[..., :k], x[..., k:]
-    return np.concatenate([((x_1 * np.exp((((-1 * (k) ** (-1) * np.sum(G(x_2), axis=-1)))[..., None] + G(x_2)))) + F(x_2)), x_2], axis=-1)
+    _G_x_2 = G(x_2)
+    _F_x_2 = F(x_2)
+    return np.concatenate([((x_1 * np.exp((((-1 * (k) ** (-1) * np.sum(_G_x_2, axis=-1)))[..., None] + _G_x_2))) + _F_x_2), x_2], axis=-1)
 
 
 def gin_logdet(x, F, G):
@@ -366,22 +413,31 @@ def gin_inverse(y, F, G):
     k = y.shape[-1] // 2
     y_1, y_2 = y[..., :k], y[..., k:]
     x_2 = y_2
-    x_1 = (((-1 * F(x_2)) + y_1) * np.exp(((-1 * G(x_2)) + (((k) ** (-1) * np.sum(G(x_2), axis=-1)))[..., None])))
+    _F_x_2 = F(x_2)
+    _G_x_2 = G(x_2)
+    x_1 = (((-1 * _F_x_2) + y_1) * np.exp(((-1 * _G_x_2) + (((k) ** (-1) * np.sum(_G_x_2, axis=-1)))[..., None])))
     return np.concatenate([x_1, x_2], axis=-1)
 
 
 def gin_forward_and_logdet(x, F, G):
-    return gin_forward(x, F, G), gin_logdet(x, F, G)
+    k = x.shape[-1] // 2
+    x_1, x_2 = x[..., :k], x[..., k:]
+    _G_x_2 = G(x_2)
+    _F_x_2 = F(x_2)
+    return np.concatenate([((x_1 * np.exp((((-1 * (k) ** (-1) * np.sum(_G_x_2, axis=-1)))[..., None] + _G_x_2))) + _F_x_2), x_2], axis=-1), _batch(0, x)
 
 
 def maf_forward(x, mu, alpha):
     d = x.shape[-1]
-    return (((-1 * mu(x)) + x) * np.exp((-1 * alpha(x))))
+    _mu_x = mu(x)
+    _alpha_x = alpha(x)
+    return (((-1 * _mu_x) + x) * np.exp((-1 * _alpha_x)))
 
 
 def maf_logdet(x, mu, alpha):
     d = x.shape[-1]
-    return _batch((-1 * np.sum(alpha(x), axis=-1)), x)
+    _alpha_x = alpha(x)
+    return _batch((-1 * np.sum(_alpha_x, axis=-1)), x)
 
 
 def maf_inverse(y, mu, alpha):
@@ -393,17 +449,23 @@ def maf_inverse(y, mu, alpha):
 
 
 def maf_forward_and_logdet(x, mu, alpha):
-    return maf_forward(x, mu, alpha), maf_logdet(x, mu, alpha)
+    d = x.shape[-1]
+    _mu_x = mu(x)
+    _alpha_x = alpha(x)
+    return (((-1 * _mu_x) + x) * np.exp((-1 * _alpha_x))), _batch((-1 * np.sum(_alpha_x, axis=-1)), x)
 
 
 def iaf_forward(x, m, s):
     d = x.shape[-1]
-    return ((((1 + np.exp((-1 * s(x))))) ** (-1) * x) + ((1 + (-1 * ((1 + np.exp((-1 * s(x))))) ** (-1))) * m(x)))
+    _s_x = s(x)
+    _m_x = m(x)
+    return ((((1 + np.exp((-1 * _s_x)))) ** (-1) * x) + ((1 + (-1 * ((1 + np.exp((-1 * _s_x)))) ** (-1))) * _m_x))
 
 
 def iaf_logdet(x, m, s):
     d = x.shape[-1]
-    return _batch((-1 * np.sum(_softplus((-1 * s(x))), axis=-1)), x)
+    _s_x = s(x)
+    return _batch((-1 * np.sum(_softplus((-1 * _s_x)), axis=-1)), x)
 
 
 def iaf_inverse(y, m, s):
@@ -415,7 +477,10 @@ def iaf_inverse(y, m, s):
 
 
 def iaf_forward_and_logdet(x, m, s):
-    return iaf_forward(x, m, s), iaf_logdet(x, m, s)
+    d = x.shape[-1]
+    _s_x = s(x)
+    _m_x = m(x)
+    return ((((1 + np.exp((-1 * _s_x)))) ** (-1) * x) + ((1 + (-1 * ((1 + np.exp((-1 * _s_x)))) ** (-1))) * _m_x)), _batch((-1 * np.sum(_softplus((-1 * _s_x)), axis=-1)), x)
 
 
 def planar_forward(x, u, w, b):
@@ -429,7 +494,8 @@ def planar_logdet(x, u, w, b):
 
 
 def planar_forward_and_logdet(x, u, w, b):
-    return planar_forward(x, u, w, b), planar_logdet(x, u, w, b)
+    d = x.shape[-1]
+    return ((u * (np.tanh((b + (x @ w))))[..., None]) + x), _batch(np.log(np.abs((-1 + ((-1 + (np.tanh((b + (x @ w)))) ** (2)) * np.einsum('a,a->', u, w, optimize=True))))), x)
 
 
 def radial_forward(x, x_0, alpha, beta):
@@ -443,7 +509,8 @@ def radial_logdet(x, x_0, alpha, beta):
 
 
 def radial_forward_and_logdet(x, x_0, alpha, beta):
-    return radial_forward(x, x_0, alpha, beta), radial_logdet(x, x_0, alpha, beta)
+    d = x.shape[-1]
+    return ((beta * (((alpha + np.sqrt(np.sum((((-1 * x_0) + x)) ** (2), axis=-1)))) ** (-1))[..., None] * ((-1 * x_0) + x)) + x), _batch(((d * np.log(np.abs((1 + (beta * ((alpha + np.sqrt(np.sum((((-1 * x_0) + x)) ** (2), axis=-1)))) ** (-1)))))) + np.log(np.abs((-1 + (beta * ((alpha + np.sqrt(np.sum((((-1 * x_0) + x)) ** (2), axis=-1)))) ** (-1) * ((beta + alpha + np.sqrt(np.sum((((-1 * x_0) + x)) ** (2), axis=-1)))) ** (-1) * np.sqrt(np.sum((((-1 * x_0) + x)) ** (2), axis=-1))))))), x)
 
 
 def sylvester_forward(x, A, B, c):
@@ -457,7 +524,8 @@ def sylvester_logdet(x, A, B, c):
 
 
 def sylvester_forward_and_logdet(x, A, B, c):
-    return sylvester_forward(x, A, B, c), sylvester_logdet(x, A, B, c)
+    d = x.shape[-1]
+    return (x + (np.tanh((c + (x @ B.T))) @ A.T)), _batch(np.linalg.slogdet(((((1 + (-1 * (np.tanh((c + (x @ B.T)))) ** (2))))[..., :, None] * np.einsum('bc,ac->ab', np.transpose(A, [1, 0]), B, optimize=True)) + np.eye(c.shape[0])))[1], x)
 
 
 def householder_forward(x, v):
@@ -477,7 +545,8 @@ def householder_inverse(y, v):
 
 
 def householder_forward_and_logdet(x, v):
-    return householder_forward(x, v), householder_logdet(x, v)
+    d = x.shape[-1]
+    return ((-2 * (np.sum((v) ** (2), axis=-1)) ** (-1) * v * ((x @ v))[..., None]) + x), _batch(0, x)
 
 
 def reverse_forward(x):
@@ -497,7 +566,8 @@ def reverse_inverse(y):
 
 
 def reverse_forward_and_logdet(x):
-    return reverse_forward(x), reverse_logdet(x)
+    d = x.shape[-1]
+    return x[..., ::-1], _batch(0, x)
 
 
 def upper_forward(x, s, U):
@@ -519,7 +589,8 @@ def upper_inverse(y, s, U):
 
 
 def upper_forward_and_logdet(x, s, U):
-    return upper_forward(x, s, U), upper_logdet(x, s, U)
+    d = x.shape[-1]
+    return ((s * x) + (x @ (U * np.tri(d, d, -1).T).T)), _batch(np.sum(np.log(np.abs(s)), axis=-1), x)
 
 
 def unit_lower_forward(x, L):
@@ -541,7 +612,8 @@ def unit_lower_inverse(y, L):
 
 
 def unit_lower_forward_and_logdet(x, L):
-    return unit_lower_forward(x, L), unit_lower_logdet(x, L)
+    d = x.shape[-1]
+    return (x + (x @ (L * np.tri(d, d, -1)).T)), _batch(0, x)
 
 
 def lu_linear_forward(x, s, U, L):

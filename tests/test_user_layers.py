@@ -485,7 +485,7 @@ def test_changing_tanh_to_sin_still_verifies(cli):
 
 
 def _natural(name):
-    m = re.search(r"(\d+)$", name)
+    m = re.search(r"(\d+)\)?$", name)
     return (int(m.group(1)) if m else -1, name)
 
 
@@ -535,10 +535,10 @@ def test_flow_show_mixes_catalogue_and_file_layers(cli):
         hs.append(f(hs[-1]))
     values = {}
     for name in bases:
-        stem = name.split("_")[0]
+        stem = re.split(r"[_^]", name)[0]
         values[name] = {"ell": ell, "u": u, "w": w}[stem] if stem in ("ell", "u", "w") else _intermediate(name, hs, k)
     for name in scalars:
-        assert name.split("_")[0] == "b", name
+        assert re.split(r"[_^]", name)[0] == "b", name
         values[name] = b
     for (F, G), name in zip(nets, sorted(funcs, key=_natural)):
         values[name] = G(_intermediate(ld.inputs[name], hs, k))

@@ -169,9 +169,14 @@ class Printer:
             return "::-1" if not (v == I and self.scalar) else f"-1 - {self.scalar}"
         raise Unsupported(f"index {idx}")
 
+    #: when a dict, each conditioner call is made once: call text -> the variable that holds its value
+    hoisted = None
+
     def _component(self, expr):
         fn, idx, arg = expr.args
         call = f"{self.names[fn]}({self.names[arg]})"
+        if self.hoisted is not None and not self.scalar:
+            call = self.hoisted.setdefault(call, f"_{self.names[fn]}_{self.names[arg]}")
         if idx == I and self.scalar:
             return Code(f"{call}[..., {self.scalar}]", (), True)
         if idx.is_Symbol:

@@ -104,20 +104,40 @@ def _join(parts: list) -> str:
     return parts[0] if len(parts) == 1 else f"np.concatenate([{', '.join(parts)}], axis=-1)"
 
 
+def _calls(pr) -> list:
+    """Each conditioner call the printer met, made once before the expression that uses it."""
+    return [f"    {name} = {call}" for call, name in pr.hoisted.items()]
+
+
 def forward_source(layer) -> str:
     pr = _printer(layer, layer.inputs)
+    pr.hoisted = {}
     lines = _split(layer, "x", layer.inputs)
     outs = [pr.align(pr(eq), (I,), True) for eq in layer.equations]
     sig = ", ".join(["x"] + signature(layer))
-    return "\n".join([f"def {ident(layer.name)}_forward({sig}):"] + lines + [f"    return {_join(outs)}"])
+    return "\n".join([f"def {ident(layer.name)}_forward({sig}):"] + lines + _calls(pr) + [f"    return {_join(outs)}"])
 
 
 def logdet_source(layer, logdet) -> str:
     pr = _printer(layer, layer.inputs)
+    pr.hoisted = {}
     lines = _split(layer, "x", layer.inputs)
     code = pr(stable(logdet))
     sig = ", ".join(["x"] + signature(layer))
-    return "\n".join([f"def {ident(layer.name)}_logdet({sig}):"] + lines + [f"    return _batch({code.text}, x)"])
+    return "\n".join([f"def {ident(layer.name)}_logdet({sig}):"] + lines + _calls(pr)
+                      + [f"    return _batch({code.text}, x)"])
+
+
+def forward_and_logdet_source(layer, logdet) -> str:
+    """The output and the log-determinant together, each conditioner called once for both."""
+    pr = _printer(layer, layer.inputs)
+    pr.hoisted = {}
+    lines = _split(layer, "x", layer.inputs)
+    outs = [pr.align(pr(eq), (I,), True) for eq in layer.equations]
+    code = pr(stable(logdet))
+    sig = ", ".join(["x"] + signature(layer))
+    return "\n".join([f"def {ident(layer.name)}_forward_and_logdet({sig}):"] + lines + _calls(pr)
+                      + [f"    return {_join(outs)}, _batch({code.text}, x)"])
 
 
 def inverse_source(layer, solutions: dict, kind: str) -> str:
@@ -133,7 +153,9 @@ def inverse_source(layer, solutions: dict, kind: str) -> str:
                      f"        {xb}[..., t] = {pr(sol).text}"]
         else:
             pr = _printer(layer, layer.inputs + layer.outputs)
-            body.append(f"    {xb} = {pr.align(pr(sol), (I,), True)}")
+            pr.hoisted = {}
+            line = f"    {xb} = {pr.align(pr(sol), (I,), True)}"
+            body += _calls(pr) + [line]
     outs = [ident(b) for b in layer.inputs]
     return "\n".join(head + body + [f"    return {_join(outs)}"])
 
@@ -155,8 +177,7 @@ def layer_source(der) -> str:
     parts.append(logdet_source(layer, der.data["logdet"]))
     if der.data["inverse_kind"] != "no closed form":
         parts.append(inverse_source(layer, der.data["inverse"], der.data["inverse_kind"]))
-    parts.append(f"def {name}_forward_and_logdet(x{', ' if sig else ''}{sig}):\n"
-                 f"    return {name}_forward(x{', ' if sig else ''}{sig}), {name}_logdet(x{', ' if sig else ''}{sig})")
+    parts.append(forward_and_logdet_source(layer, der.data["logdet"]))
     return "\n\n\n".join(parts)
 
 
