@@ -558,9 +558,9 @@ def test_flow_using_one_file_twice_renames_its_parameters_apart(cli):
     assert_all_steps_verified(data)
     ld = Formula(result(data, "logdet")["value"]["srepr"])
     bases, funcs, scalars = ld.names()
-    us = sorted((n for n in bases if n.split("_")[0] == "u"), key=_natural)
-    ws = sorted((n for n in bases if n.split("_")[0] == "w"), key=_natural)
-    bs = sorted((n for n in scalars if n.split("_")[0] == "b"), key=_natural)
+    us = sorted((n for n in bases if re.split(r"[_^]", n)[0] == "u"), key=_natural)
+    ws = sorted((n for n in bases if re.split(r"[_^]", n)[0] == "w"), key=_natural)
+    bs = sorted((n for n in scalars if re.split(r"[_^]", n)[0] == "b"), key=_natural)
     assert len(us) == len(ws) == len(bs) == 2, (bases, scalars)
     D = 4
     rng = np.random.default_rng(5)
@@ -575,7 +575,7 @@ def test_flow_using_one_file_twice_renames_its_parameters_apart(cli):
     for j in range(2):
         values.update({us[j]: P[j]["u"], ws[j]: P[j]["w"], bs[j]: P[j]["b"]})
     for name in bases - set(us) - set(ws):
-        values[name] = ell if name.split("_")[0] == "ell" else _intermediate(name, hs, D // 2)
+        values[name] = ell if re.split(r"[_^]", name)[0] == "ell" else _intermediate(name, hs, D // 2)
 
     def flow(z):
         for f in fs:
