@@ -82,6 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
     all_.add_argument("--layer", action="append", default=[], help="your own layer (a TOML file) in the catalogue "
                       "document, the numpy module and the JSON; may be given more than once")
     all_.add_argument("--flow", action="append", default=[], help="your own flow (a TOML file), as --layer")
+    all_.add_argument("--jobs", default=None, help="worker processes deriving at once (default: the usable CPUs)")
+    all_.add_argument("--no-cache", action="store_true", help="derive everything again; neither read nor write "
+                      "the cache of verified derivations (--check never reads it)")
+    all_.add_argument("--profile", action="store_true", help="print the time of each derivation and its checks, "
+                      "slowest first")
     return parser
 
 
@@ -343,7 +348,18 @@ def cmd_all(args) -> int:
     opts, _ = _options(args)
     opts = dataclasses.replace(opts, catalogue=not args.no_catalogue, own=_own_files(args))
     return run_all(opts, out=args.out, check_only=args.check_only, quiet=args.quiet, pdf=not args.no_pdf,
-                   build=lambda entry: _build(entry, opts))
+                   jobs=_jobs(args.jobs), cache=not args.no_cache, profile=args.profile)
+
+
+def _jobs(text: str | None) -> int:
+    from .runner import usable_cpus
+
+    if text is None:
+        return usable_cpus()
+    raw = text.strip()
+    if not re.fullmatch(r"[0-9]{1,3}", raw) or not 1 <= int(raw) <= 64:
+        raise UsageError(f"--jobs must be a number of processes from 1 to 64, got {text!r}")
+    return int(raw)
 
 
 COMMANDS = {"list": cmd_list, "show": cmd_show, "check": cmd_check, "all": cmd_all}
@@ -439,7 +455,7 @@ def _quiet_broken_pipe() -> int:
 
 
 VALUE_OPTIONS = ("--dim", "--variant", "--F", "--G", "--s", "--prior-mean", "--prior-std", "--mu", "--sigma",
-                 "--config", "--time-limit", "--out", "--layer", "--flow")
+                 "--config", "--time-limit", "--out", "--layer", "--flow", "--jobs")
 
 
 def _join_values(argv: list[str]) -> list[str]:
@@ -494,6 +510,10 @@ def main(argv=None) -> int:
     except Exception as exc:  # an internal error: one line, unless DERIVE_DEBUG asks for the traceback
         import os
 
+        from .runner import WorkerFailed
+
+        if isinstance(exc, WorkerFailed):
+            return _say(f"derive: {one_line(str(exc))}; nothing was written", 1)
         if os.environ.get("DERIVE_DEBUG"):
             raise
         first = str(exc).splitlines()[0] if str(exc) else ""

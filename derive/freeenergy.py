@@ -12,6 +12,7 @@ from __future__ import annotations
 import sympy as sp
 
 from .gaussian import expectation, normal_pdf
+from .integrals import over_real_line
 from .model import Derivation, Given, Result, Step, Verification
 from .notation import Label
 from .probability import (KL, Density, Expect, fold_kl, kl_definition, merge_expectations, normalise,
@@ -144,8 +145,8 @@ def _evidence_and_posterior(ex, s: dict, prior, lik, tau):
     joint = independent.gaussian(x, z, tau) * independent.gaussian(z, 0, 1)   # the separately written densities
     posterior_again = joint / sp.integrate(sp.expand(joint), (z, -sp.oo, sp.oo), conds="none")
     ex.steps.append(Step(s["p_z_given_x"], posterior, "Bayes' rule: p(z|x) = p(x|z) p(z) / p(x)",
-                         combine([exact("the posterior integrates to 1 over z",
-                                        sp.integrate(sp.expand(posterior), (z, -sp.oo, sp.oo), conds="none"), 1),
+                         combine([exact("the posterior integrates to 1 over z (completing the square, not the "
+                                        "Meijer-G integration that gave p(x))", over_real_line(posterior, z), 1),
                                   exact("equals p(x|z) p(z) / ∫ p(x|z) p(z) dz with the separately written normal densities",
                                         posterior, posterior_again)],
                                  "integrates to 1, and equals the posterior computed again from the separately written "

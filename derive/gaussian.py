@@ -6,6 +6,8 @@ of densities into polynomials in z (so SymPy's Gaussian integrals apply).
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import sympy as sp
 
 
@@ -19,9 +21,13 @@ def log_normal_pdf(z, mean, var):
     return sp.expand(sp.expand_log(sp.log(normal_pdf(z, mean, var))))
 
 
+@lru_cache(maxsize=None)
 def moment(n: int, z, mean, var):
-    """E[z^n] for z ~ N(mean, var): the integral of z^n N(z; mean, var) over R."""
-    return sp.expand(sp.integrate(z ** n * normal_pdf(z, mean, var), (z, -sp.oo, sp.oo), conds="none"))
+    """E[z^n] for z ~ N(mean, var): the integral of z^n N(z; mean, var) over R (completing the square,
+    :mod:`derive.integrals`)."""
+    from .integrals import over_real_line
+
+    return sp.expand(over_real_line(z ** n * normal_pdf(z, mean, var), z))
 
 
 def expectation(f, z, mean, var):
@@ -37,7 +43,9 @@ def expectation(f, z, mean, var):
     except sp.PolynomialError:
         poly = None
     if poly is None or any(c.has(z) for c in poly.coeffs()):
-        return sp.simplify(sp.integrate(g * normal_pdf(z, mean, var), (z, -sp.oo, sp.oo), conds="none"))
+        from .integrals import over_real_line
+
+        return sp.simplify(over_real_line(g * normal_pdf(z, mean, var), z))
     total = sp.S.Zero
     for (n,), c in poly.terms():
         total += c * moment(n, z, mean, var)

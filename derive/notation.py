@@ -312,6 +312,9 @@ class Label(sp.Symbol):
             _LABEL_LATEX[text] = latex
         return obj
 
+    def __getnewargs_ex__(self):  # the LaTeX form travels with the label (to worker processes, the cache)
+        return (self.name, _LABEL_LATEX.get(self.name)), {}
+
     def _latex(self, printer, exp=None):
         return _LABEL_LATEX.get(self.name, self.name)
 

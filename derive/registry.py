@@ -40,6 +40,8 @@ class Entry:
     description: str
     build: Callable[[Options], object]
     check: Callable[[object, Options], list]
+    #: what else the derivation depends on, for the cache key (an own layer's file, as read)
+    key_extra: str = ""
 
     def cross_checks(self, der, opts: Options) -> list:
         """The numeric cross-checks, with floating-point trouble reported as a failed check (never on stderr)."""
@@ -160,4 +162,23 @@ def own(kind: str, path: str, dim: int | None = None) -> Entry:
         from .flows.usercheck import cross_checks
 
         return cross_checks(der, dim=dim, seed=opts.seed)
-    return Entry(item.name, kind, item.description, _own_build(kind, path), check)
+    return Entry(item.name, kind, item.description, _own_build(kind, path), check, _read_digest(path, kind, dim))
+
+
+def _read_digest(path: str, kind: str, dim) -> str:
+    """SHA-256 of an own layer's or flow's file, of the layer files a flow names, and of the d used."""
+    import hashlib
+    import os
+
+    from .tomlfile import read_toml
+
+    h = hashlib.sha256(f"{kind} {dim}".encode())
+    with open(path, "rb") as fh:
+        h.update(b"\0" + fh.read())
+    if kind == "flow":
+        folder = os.path.dirname(os.path.abspath(path))
+        for item in read_toml(path, "--flow").get("layers", []):
+            if isinstance(item, str) and item.endswith(".toml"):
+                with open(os.path.join(folder, item), "rb") as fh:
+                    h.update(b"\0" + item.encode() + b"\0" + fh.read())
+    return h.hexdigest()

@@ -19,24 +19,19 @@ from pathlib import Path
 from .outset import manifest
 
 
-def build_everything(opts, status=None, build=None):
-    """Build and check every registered derivation (in the registry's order)."""
-    from . import budget
-    from .registry import ENTRIES, catalogue
-
-    derivations = []
-    from .registry import own
+def entries_of(opts) -> list:
+    """The registry's entries ``derive all`` derives: the sheet's, the catalogue's, your own."""
+    from .registry import ENTRIES, catalogue, own
 
     entries = list(ENTRIES.values()) + (list(catalogue().values()) if getattr(opts, "catalogue", False) else [])
-    entries += [own(kind, path, opts.dim if opts.dim != 16 else None) for kind, path in getattr(opts, "own", ())]
-    for entry in entries:
-        if status is not None:
-            status.update(f"deriving {entry.name} ({entry.question}) and running its cross-checks")
-        der = build(entry) if build is not None else entry.build(opts)
-        budget.stage(f"cross-checks of {entry.name} ({entry.question})")
-        der.checks = entry.cross_checks(der, opts)
-        derivations.append(der)
-    return derivations
+    return entries + [own(kind, path, opts.dim if opts.dim != 16 else None) for kind, path in getattr(opts, "own", ())]
+
+
+def build_everything(opts, status=None, build=None):
+    """Build and check every registered derivation (in the registry's order), here, without the cache."""
+    from .runner import Run
+
+    return Run(entries_of(opts), opts, status=status).go().derivations
 
 
 def render_files(derivations) -> dict[str, str]:
@@ -102,8 +97,9 @@ def latex_engine() -> tuple[str | None, str]:
     return engine, _engine_version(tex) if tex else "unknown"
 
 
-def _compile_pdfs(files: dict, console) -> bool:
-    """Each document's PDF added to ``files``; True when LaTeX failed on one (no engine is not a failure)."""
+def _compile_pdfs(files: dict, console, cache=None) -> bool:
+    """Each document's PDF added to ``files`` (compiled, or the same source's PDF from ``cache``); True when
+    LaTeX failed on one (no engine is not a failure)."""
     from . import budget
 
     failed = False
@@ -112,7 +108,7 @@ def _compile_pdfs(files: dict, console) -> bool:
             continue
         budget.stage(f"compiling {stem}.pdf")
         with console.status(f"compiling {stem}.pdf", spinner="dots"):
-            pdf_bytes, message = compile_pdf(files[f"{stem}.tex"], budget.stage_dir(), stem)
+            pdf_bytes, message = _pdf(files[f"{stem}.tex"], stem, cache)
         if pdf_bytes is None:
             failed = failed or message.startswith("LaTeX failed")
             print(f"derive: {message}", file=sys.stderr)
@@ -123,20 +119,75 @@ def _compile_pdfs(files: dict, console) -> bool:
     return failed
 
 
+def _pdf(tex: str, stem: str, cache) -> tuple:
+    """(PDF bytes or None, message): from the cache when it holds this source's PDF, else compiled."""
+    from . import budget
+    from .cache import pdf_key
+
+    engine, version = latex_engine()
+    k = pdf_key(tex, version) if cache is not None and engine is not None else None
+    if k is not None:
+        held = cache.get_bytes(k, "pdf")
+        if held is not None and held.startswith(b"%PDF"):
+            return held, f"{stem}.pdf from the cache"
+    pdf_bytes, message = compile_pdf(tex, budget.stage_dir(), stem)
+    if k is not None and pdf_bytes is not None:
+        cache.put(k, pdf_bytes, "pdf")
+    return pdf_bytes, message
+
+
 def run_all(opts, out: str = "outputs", check_only: bool = False, quiet: bool = False, pdf: bool = True,
-            build=None) -> int:
-    from . import budget, outset
-    from .messages import say
-    from .outdiff import compare_outputs
+            jobs: int = 1, cache: bool = False, profile: bool = False) -> int:
+    """``derive all``.  ``jobs`` worker processes derive what ``cache`` (when True, and never with
+    ``check_only``) does not hold; ``profile`` prints where the time went."""
+    import time
+
+    from . import outset
 
     out_dir = outset.resolve(out)
     if not check_only:
         outset.check_target(out_dir)
     from .render.terminal import make_console
+    from .runner import Run
 
     console = make_console(quiet=quiet)
+    phases, started = [], time.perf_counter()
+    store = _cache(cache and not check_only)
+    run = Run(entries_of(opts), opts, jobs=jobs, cache=store, history=_history()).start()
     with console.status("deriving", spinner="dots") as status:
-        derivations = build_everything(opts, status, build)
+        derivations = run.finish(status).derivations
+    phases.append(("deriving, checking", time.perf_counter() - started))
+    result = _write_all(derivations, console, out, out_dir, check_only, quiet, pdf, phases, store)
+    if profile:
+        from .runner import profile_table
+
+        make_console(quiet=False).print(profile_table(run.timings, phases))
+    return result
+
+
+def _history():
+    """The folder of the previous runs' times (which only order the work), unless the environment turns the
+    cache off."""
+    from .cache import disabled_by_environment, folder
+
+    return None if disabled_by_environment() else folder()
+
+
+def _cache(enabled: bool):
+    from .cache import open_cache
+
+    return open_cache(enabled)
+
+
+def _write_all(derivations, console, out, out_dir, check_only, quiet, pdf, phases, store) -> int:
+    """Print, render, compare or compile and write; the phases' times appended to ``phases``."""
+    import time
+
+    from . import budget, outset
+    from .messages import say
+    from .outdiff import compare_outputs
+
+    t0 = time.perf_counter()
     budget.stage("rendering the writeup")
     if not quiet:
         from .render.terminal import render
@@ -144,6 +195,7 @@ def run_all(opts, out: str = "outputs", check_only: bool = False, quiet: bool = 
         for der in derivations:
             render(der, console)
     files = render_files(derivations)
+    phases.append(("printing, rendering", time.perf_counter() - t0))
     ok = all(d.all_verified and d.all_checks_pass for d in derivations)
     if check_only:
         budget.stage(f"comparing with {out_dir}")
@@ -152,7 +204,10 @@ def run_all(opts, out: str = "outputs", check_only: bool = False, quiet: bool = 
             return say(f"derive: stale outputs in {out_dir}: {problem}", 1)
         console.print(f"{out_dir}: all outputs are current", markup=False)
         return 0 if ok else 1
-    latex_failed = pdf and _compile_pdfs(files, console)
+    t0 = time.perf_counter()
+    latex_failed = pdf and _compile_pdfs(files, console, store)
+    if pdf:
+        phases.append(("PDFs", time.perf_counter() - t0))
     files["manifest.json"] = manifest(files, latex_engine()[1] if any(n.endswith(".pdf") for n in files) else None)
     budget.stage("writing the outputs")
     done = f"wrote {', '.join(sorted(files))} to {out}"

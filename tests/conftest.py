@@ -1,6 +1,11 @@
 import functools
+import os
 
 import pytest
+
+# the tests compute everything: no derive they start reads or writes the cache of verified derivations
+# (the cache's own tests give their commands a cache folder of their own)
+os.environ["DERIVE_NO_CACHE"] = "1"
 
 
 @functools.lru_cache(maxsize=None)

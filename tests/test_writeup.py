@@ -184,8 +184,10 @@ def test_without_a_latex_engine_all_still_writes_and_says_how(tmp_path, monkeypa
     from derive.registry import Options
 
     monkeypatch.setattr(writeup.shutil, "which", lambda name: None)
-    fake = [type("D", (), {"all_verified": True, "all_checks_pass": True})()]
-    monkeypatch.setattr(writeup, "build_everything", lambda opts, status=None, build=None: fake)
+    from derive.registry import Entry
+
+    fake = type("D", (), {"all_verified": True, "all_checks_pass": True})()
+    monkeypatch.setattr(writeup, "entries_of", lambda opts: [Entry("x", "x", "x", lambda o: fake, lambda d, o: [])])
     monkeypatch.setattr(writeup, "render_files", lambda ders: {"writeup.tex": "x", "writeup.md": "y"})
     assert writeup.run_all(Options(), out=str(tmp_path), quiet=True, pdf=True) == 0
     assert (tmp_path / "writeup.tex").exists() and not (tmp_path / "writeup.pdf").exists()
