@@ -26,6 +26,8 @@ from functools import lru_cache
 from pathlib import Path
 
 MAGIC = b"derive-cache 1\n"
+#: an entry not used for this many days is removed (entries of earlier sources are never used again)
+KEEP_DAYS = 30
 PACKAGE = Path(__file__).resolve().parent
 
 
@@ -111,7 +113,27 @@ class Cache:
         payload = _unwrap(data)
         if payload is None:
             self._discard(k, path)
+            return None
+        try:
+            os.utime(path)  # last used now: kept by prune()
+        except OSError:
+            pass
         return payload
+
+    def prune(self, days: float = KEEP_DAYS) -> int:
+        """Remove the entries not used for ``days`` days; returns how many."""
+        import time
+
+        cutoff, removed = time.time() - days * 86400, 0
+        for kind in ("derivations", "pdf"):
+            for path in (self.root / kind).glob("*.bin"):
+                try:
+                    if path.stat().st_mtime < cutoff:
+                        path.unlink()
+                        removed += 1
+                except OSError:
+                    pass
+        return removed
 
     def _discard(self, k: str, path: Path) -> None:
         self.recomputed.append(k)

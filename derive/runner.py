@@ -113,6 +113,8 @@ class Run:
             for i in self._todo:
                 self._here(i)
         self._save_hints()
+        if self.cache is not None and any(t.source != "cache" for t in self.timings):
+            self.cache.prune()
         return self
 
     def go(self) -> "Run":

@@ -215,6 +215,19 @@ def test_an_entry_comes_back_exactly_in_a_fresh_process(tmp_path):
     assert sp.latex(expr) == r"\frac{a - \log{\left(a \right)} - 1}{2}"
 
 
+def test_entries_unused_for_a_month_are_removed_and_used_ones_kept(tmp_path):
+    c, n = cache_mod.Cache(tmp_path), Counter()
+    Run([_entry("old", n), _entry("used", n)], Options(), cache=c).go()
+    entries = {cache_mod.Cache(tmp_path).get(p.stem).derivation.name: p
+               for p in (tmp_path / "derivations").glob("*.bin")}
+    long_ago = time.time() - 40 * 86400
+    for path in entries.values():
+        os.utime(path, (long_ago, long_ago))
+    Run([_entry("used", n), _entry("new", n)], Options(), cache=cache_mod.Cache(tmp_path)).go()
+    assert not entries["old"].exists() and entries["used"].exists()
+    assert len(list((tmp_path / "derivations").glob("*.bin"))) == 2
+
+
 def test_an_unwritable_cache_folder_is_skipped(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
