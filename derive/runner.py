@@ -150,8 +150,8 @@ class Run:
         entry = self.entries[i]
         self.derivations[i] = der
         self.timings[i] = Timing(entry.name, entry.question, build_s, check_s, source)
-        if self.cache is None:
-            return
+        if self.cache is None or not (der.all_verified and der.all_checks_pass):
+            return  # only verified derivations are kept (a check that ran out of time is not kept either)
         if data is None:
             try:
                 data = serial.dumps(der)

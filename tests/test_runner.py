@@ -139,6 +139,23 @@ def test_an_entry_is_read_back_instead_of_derived_again(tmp_path):
     assert sp.srepr(again.derivations[0].results[0].value) == sp.srepr(first.derivations[0].results[0].value)
 
 
+def test_a_derivation_with_an_unverified_step_or_failed_check_is_not_kept(tmp_path):
+    from derive.model import CrossCheck, Step, Verification
+
+    c, n = cache_mod.Cache(tmp_path), Counter()
+    plain = _entry("one", n)
+
+    def unverified(opts):
+        der = plain.build(opts)
+        der.section("s", "1").steps.append(Step(sp.Symbol("a"), sp.Symbol("b"), "a step",
+                                                Verification("unverified", False, "ran out of time")))
+        return der
+    failing = Entry("two", "test", "two", plain.build,
+                    lambda der, opts: [CrossCheck.compare("two", "a planted failure", 1.0, 1e-9)])
+    Run([Entry("one", "test", "one", unverified, plain.check), failing], Options(), cache=c).go()
+    assert n.calls == 2 and not list(tmp_path.glob("derivations/*.bin"))
+
+
 def test_a_changed_option_or_source_or_library_never_reuses_an_entry(tmp_path, monkeypatch):
     c, n = cache_mod.Cache(tmp_path), Counter()
     Run([_entry("one", n)], Options(), cache=c).go()
