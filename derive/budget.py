@@ -72,12 +72,32 @@ def stage(text: str) -> None:
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
     os.setpgid(0, 0)
-    try:
-        import ctypes
+    die_with_parent()
 
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
+
+def die_with_parent(parent: int | None = None) -> None:
+    """Have the kernel kill this process when its parent ends (Linux); elsewhere, or when that is refused, a
+    thread that ends it once it is orphaned.  ``parent``: the parent's pid when known (a parent that already
+    ended before this ran ends this process at once)."""
+    armed = False
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            armed = ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL) == 0  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            armed = False
+    expected = parent if parent is not None else os.getppid()
+    if os.getppid() != expected:
+        os._exit(1)
+    if not armed:
+        import threading
+
+        def watch():
+            while os.getppid() == expected:
+                time.sleep(0.5)
+            os._exit(1)
+        threading.Thread(target=watch, daemon=True).start()
 
 
 class Child:

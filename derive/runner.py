@@ -73,6 +73,14 @@ def compute(entry, opts) -> tuple:
 _TASKS: list = []
 
 
+def _worker_start(parent: int) -> None:
+    """In each worker as it starts: it ends when this process ends, however this process ends (a worker
+    left running would hold the command's control pipe open and run on after a time-out)."""
+    from .budget import die_with_parent
+
+    die_with_parent(parent)
+
+
 def _work(index: int) -> tuple:
     from . import serial
 
@@ -165,7 +173,8 @@ class Run:
 
         _preload()
         _TASKS[:] = [(e, self.opts) for e in self.entries]
-        self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+        self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                                         initializer=_worker_start, initargs=(os.getpid(),))
         self._workers = workers
         try:
             self._futures = {self._pool.submit(_work, i): i for i in self._todo}  # all forked at the first

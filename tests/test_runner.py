@@ -294,14 +294,7 @@ def test_a_killed_worker_fails_the_command_and_leaves_the_old_outputs(runs, tmp_
     target.mkdir()
     for name, data in out["serial"][0].items():
         (target / name).write_bytes(data)
-    proc = subprocess.Popen([sys.executable, "-m", "derive", *SHEET, "--quiet", "--jobs", "2", "--no-cache",
-                             "--out", str(target)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    workers = []
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and len(workers) < 2:
-        workers = [w for c in _children(proc.pid) for w in _children(c)]
-        time.sleep(0.05)
-    assert len(workers) >= 2, "the workers never started"
+    proc, _, workers = _start_with_workers(target)
     os.kill(workers[0], signal.SIGKILL)
     _, err = proc.communicate(timeout=300)
     assert proc.returncode not in (0, 2), err
@@ -309,6 +302,44 @@ def test_a_killed_worker_fails_the_command_and_leaves_the_old_outputs(runs, tmp_
     assert "Traceback" not in err
     assert files(target) == out["serial"][0]
     assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no staging folder left beside it
+
+
+def _start_with_workers(target: Path):
+    proc = subprocess.Popen([sys.executable, "-m", "derive", *SHEET, "--quiet", "--jobs", "2", "--no-cache",
+                             "--out", str(target)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        middle = _children(proc.pid)
+        workers = [w for c in middle for w in _children(c)]
+        if len(workers) >= 2:
+            return proc, middle, workers
+        time.sleep(0.05)
+    proc.kill()
+    raise AssertionError("the workers never started")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc to find the worker processes")
+def test_workers_end_with_the_work_process_when_it_is_killed(tmp_path):
+    """The process the workers were forked from killed from outside (as an out-of-memory kill does): the
+    command ends at once with its one line, and no worker runs on."""
+    proc, middle, workers = _start_with_workers(tmp_path / "out")
+    started = time.monotonic()
+    os.kill(middle[0], signal.SIGKILL)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 137 and err.count("\n") == 1 and "killed by SIGKILL" in err, err
+    assert time.monotonic() - started < 30  # not held until the time limit by a worker keeping the pipe open
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(w) for w in workers):
+        time.sleep(0.1)
+    assert not any(_alive(w) for w in workers)
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("jobs", ["0", "x", "65", "-1", "1.5"])
