@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -104,11 +105,8 @@ class Cache:
         """The content stored under ``k``, or None (absent, damaged, unreadable or not this user's); a
         damaged entry is removed."""
         path = self._path(k, kind)
-        try:
-            if os.name == "posix" and path.stat().st_uid != os.getuid():
-                return None
-            data = path.read_bytes()
-        except OSError:
+        data = read_own_file(path)
+        if data is None:
             return None
         payload = _unwrap(data)
         if payload is None:
@@ -135,6 +133,10 @@ class Cache:
                     pass
         return removed
 
+    def discard(self, k: str, kind: str = "derivations") -> None:
+        """Remove the entry under ``k`` (it will be computed again)."""
+        self._discard(k, self._path(k, kind))
+
     def _discard(self, k: str, path: Path) -> None:
         self.recomputed.append(k)
         try:
@@ -153,7 +155,7 @@ class Cache:
             record = serial.loads(payload)
             return Hit(record["derivation"], float(record["build_s"]), float(record["check_s"]))
         except Exception:  # noqa: BLE001 - an entry that does not load is computed again, whatever it raises
-            self._discard(k, self._path(k, "derivations"))
+            self.discard(k)
             return None
 
     def put(self, k: str, payload: bytes, kind: str = "derivations") -> None:
@@ -171,6 +173,32 @@ class Cache:
                 raise
         except OSError:
             pass
+
+
+#: no entry is larger than this (a derivation is tens of kilobytes, a PDF a few hundred)
+MAX_ENTRY_BYTES = 64 * 2 ** 20
+
+
+def read_own_file(path: Path, limit: int = MAX_ENTRY_BYTES) -> bytes | None:
+    """The bytes of ``path`` if it is a regular file of this user's, at most ``limit`` bytes; else None.
+    Opened without blocking, so a pipe or device put in its place cannot stall the command."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limit or \
+                (hasattr(os, "getuid") and info.st_uid != os.getuid()):
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            data = fh.read(limit + 1)
+        return data if len(data) <= limit else None
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 def pdf_key(tex: str, engine_version: str) -> str:

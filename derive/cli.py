@@ -356,10 +356,9 @@ def _jobs(text: str | None) -> int:
 
     if text is None:
         return usable_cpus()
-    raw = text.strip()
-    if not re.fullmatch(r"[0-9]{1,3}", raw) or not 1 <= int(raw) <= 64:
+    if not re.fullmatch(r"[1-9][0-9]?", text) or int(text) > 64:
         raise UsageError(f"--jobs must be a number of processes from 1 to 64, got {text!r}")
-    return int(raw)
+    return int(text)
 
 
 COMMANDS = {"list": cmd_list, "show": cmd_show, "check": cmd_check, "all": cmd_all}

@@ -137,48 +137,36 @@ def catalogue() -> dict[str, Entry]:
     return {n: Entry(n, "layer", flows.describe(n), _layer_build(n), _layer_check) for n in flows.names()}
 
 
-def _own_build(kind: str, path: str):
+def _own_build(kind: str, item, file_dim):
+    """Build the derivation of an own layer or flow from what was read (the file is not read again)."""
     def build(opts: Options):
         from .flows.compose import derive_flow
         from .flows.driver import derive_layer
-        from .flows.user import read_flow, read_layer
 
         if kind == "layer":
-            return derive_layer(*read_layer(path))
-        flow, dim = read_flow(path)
-        return derive_flow(flow, lambda layer: derive_layer(layer, dim if layer.source else None))
+            return derive_layer(item, file_dim)
+        return derive_flow(item, lambda layer: derive_layer(layer, file_dim if layer.source else None))
     return build
 
 
 def own(kind: str, path: str, dim: int | None = None) -> Entry:
     """Your own layer (``kind`` "layer") or flow ("flow") from the TOML file at ``path``; the file is read and
-    checked here (a :class:`derive.parse.ParseError` if it is refused).  ``dim`` replaces the file's d."""
-    from .flows.user import read_flow, read_layer
+    checked here, once (a :class:`derive.parse.ParseError` if it is refused).  ``dim`` replaces the file's d
+    for the numeric checks."""
+    import hashlib
 
-    item, own_dim = (read_layer if kind == "layer" else read_flow)(path)
+    from .flows.user import read_flow, read_layer
+    from .tomlfile import recording
+
+    with recording() as read:
+        item, own_dim = (read_layer if kind == "layer" else read_flow)(path)
     dim = dim or own_dim
+    digest = hashlib.sha256(f"{kind} {dim}".encode())
+    for data in read:  # the file and the layer files a flow names, as they were read
+        digest.update(hashlib.sha256(data).digest())
 
     def check(der, opts: Options):
         from .flows.usercheck import cross_checks
 
         return cross_checks(der, dim=dim, seed=opts.seed)
-    return Entry(item.name, kind, item.description, _own_build(kind, path), check, _read_digest(path, kind, dim))
-
-
-def _read_digest(path: str, kind: str, dim) -> str:
-    """SHA-256 of an own layer's or flow's file, of the layer files a flow names, and of the d used."""
-    import hashlib
-    import os
-
-    from .tomlfile import read_toml
-
-    h = hashlib.sha256(f"{kind} {dim}".encode())
-    with open(path, "rb") as fh:
-        h.update(b"\0" + fh.read())
-    if kind == "flow":
-        folder = os.path.dirname(os.path.abspath(path))
-        for item in read_toml(path, "--flow").get("layers", []):
-            if isinstance(item, str) and item.endswith(".toml"):
-                with open(os.path.join(folder, item), "rb") as fh:
-                    h.update(b"\0" + item.encode() + b"\0" + fh.read())
-    return h.hexdigest()
+    return Entry(item.name, kind, item.description, _own_build(kind, item, own_dim), check, digest.hexdigest())

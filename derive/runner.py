@@ -17,6 +17,8 @@ import os
 import time
 from dataclasses import dataclass
 
+from .cache import read_own_file
+
 
 @dataclass
 class Timing:
@@ -94,7 +96,8 @@ class Run:
 
     def __init__(self, entries: list, opts, jobs: int = 1, cache=None, status=None, history=None):
         """``history``: a folder where the times of each run are kept, to start the longest derivations first
-        next time (they decide only the order, never a result; the cache folder by default)."""
+        next time (they decide only the order, never a result; the cache's folder by default, none without
+        a cache)."""
         self.entries, self.opts, self.cache, self.status = entries, opts, cache, status
         self.history = history if history is not None else (cache.root if cache is not None else None)
         self.jobs = max(1, jobs)
@@ -137,9 +140,12 @@ class Run:
             return False
         t0 = time.perf_counter()
         hit = self.cache.get(self.keys[i])
+        entry = self.entries[i]
+        if hit is not None and not _is_derivation_of(hit.derivation, entry):
+            self.cache.discard(self.keys[i])  # a well-formed entry holding something else: derived again
+            hit = None
         if hit is None:
             return False
-        entry = self.entries[i]
         self.derivations[i] = hit.derivation
         self.timings[i] = Timing(entry.name, entry.question, hit.build_s, hit.check_s, "cache",
                                  time.perf_counter() - t0)
@@ -221,11 +227,12 @@ class Run:
         if not hasattr(self, "_hint_cache"):
             self._hint_cache = {}
             path = self._hints_path()
-            if path is not None:
+            data = None if path is None else read_own_file(path, 2 ** 20)
+            if data is not None:
                 try:
-                    loaded = json.loads(path.read_text(encoding="utf-8"))
+                    loaded = json.loads(data.decode("utf-8"))
                     self._hint_cache = {str(k): float(v) for k, v in loaded.items()}
-                except (OSError, ValueError, TypeError, AttributeError):
+                except (ValueError, TypeError, AttributeError):
                     pass
         return self._hint_cache
 
@@ -255,6 +262,12 @@ def _preload() -> None:
                  "derive.render.markdown", "derive.render.terminal", "derive.render.jsonout",
                  "derive.render.numpy_module"):
         importlib.import_module(name)
+
+
+def _is_derivation_of(der, entry) -> bool:
+    from .model import Derivation
+
+    return isinstance(der, Derivation) and der.name == entry.name
 
 
 def _can_fork() -> bool:

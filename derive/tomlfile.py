@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import stat
+from contextlib import contextmanager
 
 
 
@@ -14,6 +15,21 @@ class FileError(ValueError):
     """The file was refused; ``str()`` is one line."""
 
 MAX_BYTES = 100_000
+
+#: the logs of :func:`recording`: each gets the bytes of every file read meanwhile
+_LOGS: list = []
+
+
+@contextmanager
+def recording():
+    """A list that receives the bytes of every file read while it is open, in order (what a derivation built
+    from those files depends on, exactly as it was read)."""
+    log: list = []
+    _LOGS.append(log)
+    try:
+        yield log
+    finally:
+        _LOGS.remove(log)
 
 
 def _bytes(path: str, what: str) -> bytes:
@@ -38,6 +54,8 @@ def _bytes(path: str, what: str) -> bytes:
         raise FileError(f"{what}: cannot read {path!r} ({exc.strerror or exc})") from None
     if len(data) > MAX_BYTES:
         raise FileError(f"{what}: {path!r} is larger than {MAX_BYTES} bytes")
+    for log in _LOGS:
+        log.append(data)
     return data
 
 

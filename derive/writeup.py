@@ -153,7 +153,7 @@ def run_all(opts, out: str = "outputs", check_only: bool = False, quiet: bool = 
     console = make_console(quiet=quiet)
     phases, started = [], time.perf_counter()
     store = _cache(cache and not check_only)
-    run = Run(entries_of(opts), opts, jobs=jobs, cache=store, history=_history()).start()
+    run = Run(entries_of(opts), opts, jobs=jobs, cache=store).start()
     with console.status("deriving", spinner="dots") as status:
         derivations = run.finish(status).derivations
     phases.append(("deriving, checking", time.perf_counter() - started))
@@ -163,14 +163,6 @@ def run_all(opts, out: str = "outputs", check_only: bool = False, quiet: bool = 
 
         make_console(quiet=False).print(profile_table(run.timings, phases))
     return result
-
-
-def _history():
-    """The folder of the previous runs' times (which only order the work), unless the environment turns the
-    cache off."""
-    from .cache import disabled_by_environment, folder
-
-    return None if disabled_by_environment() else folder()
 
 
 def _cache(enabled: bool):

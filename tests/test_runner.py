@@ -198,6 +198,23 @@ def test_own_layer_files_are_part_of_the_key(tmp_path):
     assert own("flow", str(flow)).key_extra != before
 
 
+def test_an_own_layer_is_derived_from_the_bytes_its_key_was_made_of(tmp_path):
+    """The file changed after it was read (while the run goes on): the derivation is still of what was read,
+    so the entry stored under that key is right."""
+    from derive.registry import own
+
+    path = tmp_path / "layer.toml"
+    text = 'name = "mine"\ndim = 4\n[equations]\ny = "x * exp(a)"\n[parameters]\na = "vector"\n'
+    path.write_text(text)
+    entry = own("layer", str(path))
+    path.write_text(text.replace("exp(a)", "exp(2*a)"))
+    der = entry.build(Options())
+    values = " ".join(str(r.value) for r in der.results)
+    assert "a" in values and "2*a" not in values, values
+    path.write_text(text)
+    assert own("layer", str(path)).key_extra == entry.key_extra
+
+
 @pytest.mark.parametrize("damage", ["truncate", "flip", "garbage", "empty"])
 def test_a_damaged_entry_is_detected_and_derived_again(tmp_path, damage):
     c, n = cache_mod.Cache(tmp_path), Counter()
@@ -243,6 +260,36 @@ def test_entries_unused_for_a_month_are_removed_and_used_ones_kept(tmp_path):
     Run([_entry("used", n), _entry("new", n)], Options(), cache=cache_mod.Cache(tmp_path)).go()
     assert not entries["old"].exists() and entries["used"].exists()
     assert len(list((tmp_path / "derivations").glob("*.bin"))) == 2
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "folder", "not a derivation", "another derivation"])
+def test_something_else_in_place_of_an_entry_is_never_used_and_never_blocks(tmp_path, kind):
+    c, n = cache_mod.Cache(tmp_path), Counter()
+    Run([_entry("one", n), _entry("two", n)], Options(), cache=c).go()
+    paths = {cache_mod.Cache(tmp_path).get(p.stem).derivation.name: p for p in (tmp_path / "derivations").glob("*.bin")}
+    target = paths["one"]
+    target.unlink()
+    if kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "device":
+        target.symlink_to("/dev/zero")
+    elif kind == "folder":
+        target.mkdir()
+    elif kind == "not a derivation":
+        target.write_bytes(cache_mod._wrap(serial.dumps({"derivation": 42, "build_s": 1, "check_s": 1})))
+    else:  # a well-formed entry of another derivation under this key
+        shutil.copy(paths["two"], target)
+    (tmp_path / "timings.json").unlink()
+    os.mkfifo(tmp_path / "timings.json")
+    run = Run([_entry("one", n), _entry("two", n)], Options(), cache=cache_mod.Cache(tmp_path)).go()
+    assert [d.name for d in run.derivations] == ["one", "two"]
+    assert [t.source for t in run.timings] == ["computed here", "cache"]
+
+
+def test_no_cache_leaves_the_cache_folder_alone(tmp_path):
+    res = derive(*SHEET, "--no-cache", "--quiet", "--out", str(tmp_path / "o"), cache_dir=tmp_path / "cache")
+    assert res.returncode == 0, res.stderr
+    assert not (tmp_path / "cache").exists()
 
 
 def test_an_unwritable_cache_folder_is_skipped(tmp_path):
@@ -342,7 +389,7 @@ def test_workers_end_with_the_work_process_when_it_is_killed(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize("jobs", ["0", "x", "65", "-1", "1.5"])
+@pytest.mark.parametrize("jobs", ["0", "x", "65", "-1", "1.5", "064", "2\n", " 2", "٢"])
 def test_bad_jobs_are_refused_in_one_line(tmp_path, jobs):
     res = derive(*SHEET, "--jobs", jobs, "--out", str(tmp_path / "o"))
     assert res.returncode == 2 and res.stderr.count("\n") == 1 and "--jobs" in res.stderr
