@@ -307,5 +307,5 @@ def profile_table(timings: list, phases: list):
         table.add_row(t.name, t.question, f"{t.build_s:.2f}", f"{t.check_s:.2f}", f"{t.total_s:.2f}", t.source)
     table.add_section()
     for name, seconds in phases:
-        table.add_row(name, "", "", "", f"{seconds:.2f}", "wall clock")
+        table.add_row(name, "", "", "", f"{seconds:.2f}", "wall")
     return table
