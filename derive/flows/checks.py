@@ -17,20 +17,32 @@ from .index import I, J
 from .layer import Explicit, Layer
 
 
+def _half_power(e) -> bool:
+    return isinstance(e, sp.Pow) and e.exp.is_Rational and e.exp.q == 2
+
+
 def hold_roots(expr, held=None):
-    """``expr`` with every power b**(p/2) written as ρ_b**p, and the map ρ_b -> √b.
+    """``expr`` with every power b**(p/2) written as ρ_b**p, every |e| of a real e free of roots as ρ_{e²}
+    (|e| = √(e²)) and sign(e) as e/ρ_{e²}, and the map ρ_b -> √b.
 
     ``held`` (base -> ρ_b) is shared between calls so that two sides are held alike.
     """
     held = {} if held is None else held
+    absolutes = [a for a in expr.atoms(sp.Abs, sp.sign) if a.args[0].is_real and not a.args[0].atoms(sp.Abs, sp.sign)
+                 and not any(_half_power(p) for p in a.args[0].atoms(sp.Pow))]
+    for a in absolutes:
+        held.setdefault(sp.expand(a.args[0] ** 2), sp.Dummy("rho", nonnegative=True))
     for p in expr.atoms(sp.Pow):
-        if p.exp.is_Rational and p.exp.q == 2 and p.base not in held:
-            held[p.base] = sp.Dummy("rho", positive=True)
+        if _half_power(p) and p.base not in held:
+            held[p.base] = sp.Dummy("rho", nonnegative=True)
 
     def swap(p):
-        return held[p.base] ** (p.exp * 2) if p.base in held and p.exp.is_Rational and p.exp.q == 2 else p
+        return held[p.base] ** (p.exp * 2) if p.base in held and _half_power(p) else p
 
-    out = expr.replace(lambda e: isinstance(e, sp.Pow), swap)
+    # |e| = ρ and sign(e) = e/ρ with ρ = √(e²) (where e ≠ 0: a derivative of |e| exists only there)
+    rho = {a: held[sp.expand(a.args[0] ** 2)] for a in absolutes}
+    out = expr.xreplace({a: a.args[0] / rho[a] if isinstance(a, sp.sign) else rho[a] for a in absolutes})
+    out = out.replace(lambda e: isinstance(e, sp.Pow), swap)
     return out, {r: sp.sqrt(b) for b, r in held.items()}
 
 
@@ -47,7 +59,7 @@ def _zero_modulo_roots(diff, roots: dict) -> bool:
         return all(_zero_modulo_roots(e, roots) for e in diff)
     num = sp.numer(sp.cancel(sp.together(diff)))
     for rho, root in roots.items():
-        num = sp.rem(sp.expand(num), rho ** 2 - root.args[0], rho)
+        num = sp.rem(sp.expand(num), rho ** 2 - sp.expand(root ** 2), rho)
     return sp.expand(num) == 0
 
 
@@ -140,7 +152,7 @@ class Checks:
             mine = ex.instantiate(claimed)
             square = even_powers(sp.expand_power_exp(sp.exp(2 * mine)))
             target = self.det(n) if det_form is None else ex.instantiate(det_form)
-            if not square.has(sp.exp, sp.log, sp.Abs):
+            if not square.has(sp.exp, sp.log):  # an |e| left inside is held as √(e²) by same()
                 out.append(same(square, target ** 2, self.scope(n)))
             else:
                 out.append(same(mine, sp.log(sp.Abs(target)), self.scope(n)))
