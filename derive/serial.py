@@ -44,8 +44,15 @@ class _Pickler(pickle.Pickler):
 
 
 def dumps(obj) -> bytes:
+    """``obj`` as bytes; :class:`NotSerialisable` if some part of it cannot travel (a function made on the fly,
+    an open file) or would not come back exactly."""
     buffer = io.BytesIO()
-    _Pickler(buffer, protocol=PROTOCOL).dump(obj)
+    try:
+        _Pickler(buffer, protocol=PROTOCOL).dump(obj)
+    except NotSerialisable:
+        raise
+    except (pickle.PicklingError, TypeError, AttributeError, RecursionError) as exc:
+        raise NotSerialisable(f"{type(exc).__name__}: {exc}") from None
     return buffer.getvalue()
 
 

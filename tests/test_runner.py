@@ -314,6 +314,31 @@ def test_a_failing_derivation_in_a_worker_fails_the_run_and_leaves_no_worker(tmp
     assert not _children(os.getpid())
 
 
+def test_a_derivation_that_cannot_travel_is_computed_here_and_not_kept(tmp_path):
+    """A derivation holding a function made on the fly (as a block with your own F does) cannot be sent back
+    by a worker: it is derived in the main process instead, and not cached."""
+    n = Counter()
+    plain = _entry("local", n)
+
+    def with_lambda(opts):
+        der = plain.build(opts)
+        der.data["f"] = lambda v: v + 1
+        return der
+    entries = [Entry("local", "test", "local", with_lambda, plain.check), _entry("other", n)]
+    run = Run(entries, Options(), jobs=2, cache=cache_mod.Cache(tmp_path)).go()
+    assert [d.name for d in run.derivations] == ["local", "other"]
+    assert [t.source for t in run.timings] == ["computed here", "worker"]
+    assert run.derivations[0].data["f"](1) == 2
+    assert len(list((tmp_path / "derivations").glob("*.bin"))) == 1
+
+
+def test_a_block_of_your_own_runs_with_workers_and_the_cache(tmp_path):
+    res = derive(*SHEET, "--quiet", "--F", "tanh(x)", "--out", str(tmp_path / "o"), cache_dir=tmp_path / "c")
+    assert res.returncode == 0 and not res.stderr, res.stderr
+    again = derive(*SHEET, "--quiet", "--F", "tanh(x)", "--out", str(tmp_path / "p"), cache_dir=tmp_path / "c")
+    assert again.returncode == 0 and files(tmp_path / "o") == files(tmp_path / "p")
+
+
 def test_results_come_back_in_the_entries_order_whatever_finishes_first():
     n = Counter()
     entries = [_entry(f"e{i}", n, value=i) for i in range(5)]
