@@ -160,19 +160,25 @@ class Cache:
 
     def put(self, k: str, payload: bytes, kind: str = "derivations") -> None:
         """Store ``payload`` under ``k``; a cache folder that cannot be written is skipped."""
-        path = self._path(k, kind)
+        write_atomically(self._path(k, kind), _wrap(payload))
+
+
+def write_atomically(path: Path, data: bytes) -> bool:
+    """Write ``data`` to a temporary file beside ``path`` and rename it into place (a reader sees the old
+    content or the new, never half); False, with nothing left behind, when the folder cannot be written."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, tmp = tempfile.mkstemp(prefix=".entry-", dir=path.parent)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd, tmp = tempfile.mkstemp(prefix=".entry-", dir=path.parent)
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(_wrap(payload))
-                os.replace(tmp, path)
-            except BaseException:
-                os.unlink(tmp)
-                raise
-        except OSError:
-            pass
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    except OSError:
+        return False
+    return True
 
 
 #: no entry is larger than this (a derivation is tens of kilobytes, a PDF a few hundred)

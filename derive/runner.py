@@ -17,7 +17,7 @@ import os
 import time
 from dataclasses import dataclass
 
-from .cache import read_own_file
+from .cache import read_own_file, write_atomically
 
 
 @dataclass
@@ -245,13 +245,7 @@ class Run:
             return
         hints = dict(self._hints())
         hints.update({t.name: round(t.total_s, 3) for t in self.timings if t is not None})
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            tmp = path.with_name(f".timings-{os.getpid()}.json")
-            tmp.write_text(json.dumps(hints, sort_keys=True), encoding="utf-8")
-            os.replace(tmp, path)
-        except OSError:
-            pass
+        write_atomically(path, json.dumps(hints, sort_keys=True).encode("utf-8"))
 
 
 def _preload() -> None:

@@ -27,13 +27,6 @@ def entries_of(opts) -> list:
     return entries + [own(kind, path, opts.dim if opts.dim != 16 else None) for kind, path in getattr(opts, "own", ())]
 
 
-def build_everything(opts, status=None, build=None):
-    """Build and check every registered derivation (in the registry's order), here, without the cache."""
-    from .runner import Run
-
-    return Run(entries_of(opts), opts, status=status).go().derivations
-
-
 def render_files(derivations) -> dict[str, str]:
     """Every text output of the set: the sheet's writeup from the sheet's derivations, the catalogue document
     from the flow layers' (when there are any), and the JSON and numpy module of all of them."""
@@ -152,7 +145,9 @@ def run_all(opts, out: str = "outputs", check_only: bool = False, quiet: bool = 
 
     console = make_console(quiet=quiet)
     phases, started = [], time.perf_counter()
-    store = _cache(cache and not check_only)
+    from .cache import open_cache
+
+    store = open_cache(cache and not check_only)
     run = Run(entries_of(opts), opts, jobs=jobs, cache=store).start()
     with console.status("deriving", spinner="dots") as status:
         derivations = run.finish(status).derivations
@@ -163,12 +158,6 @@ def run_all(opts, out: str = "outputs", check_only: bool = False, quiet: bool = 
 
         make_console(quiet=False).print(profile_table(run.timings, phases))
     return result
-
-
-def _cache(enabled: bool):
-    from .cache import open_cache
-
-    return open_cache(enabled)
 
 
 def _write_all(derivations, console, out, out_dir, check_only, quiet, pdf, phases, store) -> int:
