@@ -1,5 +1,6 @@
 """The comparison of a claimed formula with the generic one at a small size, where |e|, sign(e) and square
 roots appear (radial at d = 1: |x - x0| and its derivative sign(x - x0))."""
+import pytest
 import sympy as sp
 
 from derive.flows.checks import hold_roots, same
@@ -40,3 +41,16 @@ def test_a_wrong_sign_in_the_claim_is_caught():
     claimed = (1 + beta / (alpha + r)) * (1 + beta * r / ((alpha + r) * (alpha + beta + r)))
     v = same(claimed, generic_det(), "d = 1")
     assert not v.passed
+
+
+@pytest.mark.slow
+def test_every_radial_step_that_is_checked_at_small_sizes_is_proved_at_d_1_2_3():
+    """Before |e| and sign(e) were held as roots, radial's log-determinant was only sampled at d = 1 and its
+    label read "checked at d = 2, 3"."""
+    from derive import flows
+
+    der = flows.derive("radial")
+    sized = [s.verification for s in der.steps if s.verification.scope]
+    assert len(sized) == 3
+    for v in sized:
+        assert v.passed and v.method == "symbolic" and v.label == "checked at d = 1, 2, 3", v
