@@ -6,8 +6,9 @@ comparison taken side by side in this run:
 1. per layer: the structure-rule derivation (index form, once for every d) and the log-determinant
    written out at d, against ``Matrix.jacobian`` + the generic determinant of the written-out layer at
    d (stopped at its time limit);
-2. per layer at d = 256, N = 10⁵: the printed log-determinant and forward map against the hand-written
-   numpy of ``derive.numeric.flow_reference`` (median of repetitions; ratio printed / hand-written).
+2. per layer at d = 256, N = 10⁵: the printed log-determinant, forward map and inverse against the
+   hand-written numpy of ``derive.numeric.flow_reference`` (median of repetitions, the two run
+   alternately; ratio printed / hand-written).  ``--kernels-only`` runs this table alone.
 
 Writes ``benchmarks/flows.json``.
 """
@@ -35,6 +36,17 @@ def timed(fn, repeat=5):
         fn()
         times.append(time.perf_counter() - t)
     return statistics.median(times)
+
+
+def side_by_side(ours, theirs, repeat):
+    """Median times of two functions, run alternately (so that drift in the machine hits both alike)."""
+    a, b = [], []
+    for _ in range(repeat):
+        for fn, into in ((ours, a), (theirs, b)):
+            t = time.perf_counter()
+            fn()
+            into.append(time.perf_counter() - t)
+    return statistics.median(a), statistics.median(b)
 
 
 def _layers_of(name):
@@ -90,7 +102,11 @@ def scaling(dims, generic_dims, limit):
     return rows
 
 
-def kernels(dim, n, repeat):
+#: inverses that are recursions calling a network once per feature, in both: d network calls each
+SEQUENTIAL = ("maf", "iaf")
+
+
+def kernels(dim, n, repeat, only=None):
     from derive import flows
     from derive.flows.crosscheck import RENAME, sources
     from derive.flows.numeric import ident, namespace
@@ -101,32 +117,58 @@ def kernels(dim, n, repeat):
     x = rng.normal(size=(n, dim))
     for name in flows.names():
         ref_name = name.replace("-", "_")
-        if ref_name == "conv1x1":
+        if ref_name == "conv1x1" or (only and name not in only):
             continue
         der = flows.derive(name)
         ns = namespace(sources(der))
-        params = ref.LAYERS[ref_name](np.random.default_rng(1), dim)
+        # a Sylvester layer's log-det is an m×m determinant per sample: m = 16 keeps the (N, m, m)
+        # stack at 200 MB (m = d/2 = 128 would need 13 GB per temporary at N = 10⁵)
+        extra = {"m": 16} if ref_name == "sylvester" else {}
+        params = ref.LAYERS[ref_name](np.random.default_rng(1), dim, **extra)
         mine = {RENAME.get(k, k): v for k, v in params.items()}
-        fwd, _, logdet = ref.layer_functions(ref_name)
+        fwd, inv, logdet = ref.layer_functions(ref_name)
         base = ident(name)
-        ours_ld = timed(lambda: ns[f"{base}_logdet"](x, **mine), repeat)
-        theirs_ld = timed(lambda: logdet(x, **params), repeat)
-        ours_f = timed(lambda: ns[f"{base}_forward"](x, **mine), repeat)
-        theirs_f = timed(lambda: fwd(x, **params), repeat)
-        rows.append({"layer": name, "logdet_s": ours_ld, "logdet_hand_s": theirs_ld, "logdet_ratio": ours_ld / theirs_ld,
-                     "forward_s": ours_f, "forward_hand_s": theirs_f, "forward_ratio": ours_f / theirs_f})
+        row = {"layer": name}
+        pairs = {"logdet": (ns[f"{base}_logdet"], logdet), "forward": (ns[f"{base}_forward"], fwd)}
+        if inv is not None and f"{base}_inverse" in ns and name not in SEQUENTIAL:
+            pairs["inverse"] = (ns[f"{base}_inverse"], inv)
+        y = fwd(x, **params)
+        for what, (ours, theirs) in pairs.items():
+            arg = y if what == "inverse" else x
+            mine_s, hand_s = side_by_side(lambda: ours(arg, **mine), lambda: theirs(arg, **params), repeat)
+            row.update({f"{what}_s": mine_s, f"{what}_hand_s": hand_s, f"{what}_ratio": mine_s / hand_s})
+        rows.append(row)
+        print(_kernel_line(row), flush=True)
     return rows
+
+
+#: below this both sides do next to nothing (a parameter-only log-det broadcast): no ratio is read
+TINY_S = 1e-4
+
+
+def _kernel_line(row) -> str:
+    cells = []
+    for what in ("logdet", "forward", "inverse"):
+        if f"{what}_s" not in row:
+            cells.append(f"{what} {'-':>6s} {'':12s}")
+        elif max(row[f"{what}_s"], row[f"{what}_hand_s"]) < TINY_S:
+            cells.append(f"{what} {'<0.1ms':>6s} {'':12s}")
+        else:
+            cells.append(f"{what} {row[f'{what}_ratio']:5.2f}x ({row[f'{what}_s'] * 1e3:7.1f} ms)")
+    return f"{row['layer']:12s} " + "   ".join(cells)
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--scaling-only", action="store_true", help="the first table only (no kernels)")
+    ap.add_argument("--kernels-only", action="store_true", help="the second table only")
+    ap.add_argument("--only", help="comma-separated layers for the second table (with --kernels-only)")
     args = ap.parse_args()
     dims = (64, 1024) if args.quick else (64, 256, 1024, 4096)
     generic_dims = (2, 4) if args.quick else (2, 4, 8, 16, 32)
     limit = 10.0 if args.quick else 60.0
-    table = scaling(dims, generic_dims, limit)
+    table = [] if args.kernels_only else scaling(dims, generic_dims, limit)
     print(f"{'layer':12s} {'derive':>8s} " + " ".join(f"{'d=' + str(d):>9s}" for d in dims)
           + "   Matrix.jacobian + det at d = " + ", ".join(map(str, generic_dims)))
     for row in table:
@@ -137,11 +179,11 @@ def main():
         (HERE / "flows.json").write_text(json.dumps({"scaling": table, "quick": args.quick}, indent=1))
         return
     n = 10_000 if args.quick else 100_000
-    ks = kernels(256, n, 3 if args.quick else 7)
-    print(f"\nkernels at d = 256, N = {n}: printed / hand-written numpy (median of repetitions)")
-    for row in ks:
-        print(f"{row['layer']:12s} logdet {row['logdet_ratio']:5.2f}x ({row['logdet_s'] * 1e3:7.1f} ms)   "
-              f"forward {row['forward_ratio']:5.2f}x ({row['forward_s'] * 1e3:7.1f} ms)")
+    print(f"\nkernels at d = 256, N = {n}: printed / hand-written numpy (median of repetitions, run alternately; "
+          f"'<0.1ms': both under 0.1 ms; '-': no inverse, or a sequential one in both)")
+    ks = kernels(256, n, 3 if args.quick else 7, args.only.split(",") if args.only else None)
+    if args.only:  # a partial table: printed, not written
+        return
     (HERE / "flows.json").write_text(json.dumps({"scaling": table, "kernels": ks, "quick": args.quick}, indent=1))
 
 

@@ -70,6 +70,24 @@ def _batch(value, x, axes=1):
     return np.broadcast_to(value, np.shape(x)[:np.ndim(x) - axes]).copy()
 
 
+def _row(x):
+    """A row of zeros shaped like one row of x: what a log-determinant of the parameters alone is given
+    (one value, which adds to every row of the batch)."""
+    return np.zeros(np.shape(x)[-1], np.asarray(x).dtype)
+
+
+def _affine(f, x):
+    """f(x) for a map f that is affine in x, as one matrix product when x has more rows than features:
+    f at 0 gives the offset, f at the d unit vectors the matrix (d + 1 evaluations of f itself)."""
+    d = x.shape[-1]
+    if np.size(x) <= d * d:
+        return f(x)
+    dtype = x.dtype if x.dtype.kind == "f" else float
+    offset = f(np.zeros((1, d), dtype))
+    out = x @ (f(np.eye(d, dtype=dtype)) - offset)
+    return out + offset if np.any(offset) else out
+
+
 def affine_forward(x, a, b):
     d = x.shape[-1]
     return ((a * x) + b)
@@ -151,7 +169,8 @@ def sigmoid_inverse(y):
 
 def sigmoid_forward_and_logdet(x):
     d = x.shape[-1]
-    return ((1 + np.exp((-1 * x)))) ** (-1), _batch(((-1 * np.sum(x, axis=-1)) + (-2 * np.sum(_softplus((-1 * x)), axis=-1))), x)
+    _e0 = (-1 * x)
+    return ((1 + np.exp(_e0))) ** (-1), _batch(((-1 * np.sum(x, axis=-1)) + (-2 * np.sum(_softplus(_e0), axis=-1))), x)
 
 
 def tanh_forward(x):
@@ -214,7 +233,10 @@ def sinh_arcsinh_inverse(y, epsilon, delta):
 
 def sinh_arcsinh_forward_and_logdet(x, epsilon, delta):
     d = x.shape[-1]
-    return np.sinh(((-1 * epsilon) + (delta * np.arcsinh(x)))), _batch(((-0.5 * np.sum(np.log((1 + (x) ** (2))), axis=-1)) + np.sum(np.log(np.abs(delta)), axis=-1) + np.sum(np.log(np.cosh(((-1 * epsilon) + (delta * np.arcsinh(x))))), axis=-1)), x)
+    _e0 = np.arcsinh(x)
+    _e1 = (delta * _e0)
+    _e2 = ((-1 * epsilon) + _e1)
+    return np.sinh(_e2), _batch(((-0.5 * np.sum(np.log((1 + (x) ** (2))), axis=-1)) + np.sum(np.log(np.abs(delta)), axis=-1) + np.sum(np.log(np.cosh(_e2)), axis=-1)), x)
 
 
 def actnorm_forward(x, b, ell):
@@ -329,8 +351,10 @@ def glow_forward_and_logdet(x, F, G):
     k = x.shape[-1] // 2
     x_1, x_2 = x[..., :k], x[..., k:]
     _G_x_2 = G(x_2)
+    _e0 = (-1 * _G_x_2)
+    _e1 = (-2 + _e0)
     _F_x_2 = F(x_2)
-    return np.concatenate([(((1 + np.exp((-2 + (-1 * _G_x_2))))) ** (-1) * (_F_x_2 + x_1)), x_2], axis=-1), _batch((-1 * np.sum(_softplus((-2 + (-1 * _G_x_2))), axis=-1)), x)
+    return np.concatenate([(((1 + np.exp(_e1))) ** (-1) * (_F_x_2 + x_1)), x_2], axis=-1), _batch((-1 * np.sum(_softplus(_e1), axis=-1)), x)
 
 
 def seed_forward(x, s, F, G):
@@ -458,8 +482,12 @@ def maf_forward_and_logdet(x, mu, alpha):
 def iaf_forward(x, m, s):
     d = x.shape[-1]
     _s_x = s(x)
+    _e0 = (-1 * _s_x)
+    _e1 = np.exp(_e0)
+    _e2 = (1 + _e1)
+    _e3 = (_e2) ** (-1)
     _m_x = m(x)
-    return ((((1 + np.exp((-1 * _s_x)))) ** (-1) * x) + ((1 + (-1 * ((1 + np.exp((-1 * _s_x)))) ** (-1))) * _m_x))
+    return ((_e3 * x) + ((1 + (-1 * _e3)) * _m_x))
 
 
 def iaf_logdet(x, m, s):
@@ -479,8 +507,12 @@ def iaf_inverse(y, m, s):
 def iaf_forward_and_logdet(x, m, s):
     d = x.shape[-1]
     _s_x = s(x)
+    _e0 = (-1 * _s_x)
+    _e1 = np.exp(_e0)
+    _e2 = (1 + _e1)
+    _e3 = (_e2) ** (-1)
     _m_x = m(x)
-    return ((((1 + np.exp((-1 * _s_x)))) ** (-1) * x) + ((1 + (-1 * ((1 + np.exp((-1 * _s_x)))) ** (-1))) * _m_x)), _batch((-1 * np.sum(_softplus((-1 * _s_x)), axis=-1)), x)
+    return ((_e3 * x) + ((1 + (-1 * _e3)) * _m_x)), _batch((-1 * np.sum(_softplus(_e0), axis=-1)), x)
 
 
 def planar_forward(x, u, w, b):
@@ -495,22 +527,30 @@ def planar_logdet(x, u, w, b):
 
 def planar_forward_and_logdet(x, u, w, b):
     d = x.shape[-1]
-    return ((u * (np.tanh((b + (x @ w))))[..., None]) + x), _batch(np.log(np.abs((-1 + ((-1 + (np.tanh((b + (x @ w)))) ** (2)) * np.einsum('a,a->', u, w, optimize=True))))), x)
+    _e0 = (x @ w)
+    return ((u * (np.tanh((b + _e0)))[..., None]) + x), _batch(np.log(np.abs((-1 + ((-1 + (np.tanh((b + _e0))) ** (2)) * np.einsum('a,a->', u, w, optimize=True))))), x)
 
 
 def radial_forward(x, x_0, alpha, beta):
     d = x.shape[-1]
-    return ((beta * (((alpha + np.sqrt(np.sum((((-1 * x_0) + x)) ** (2), axis=-1)))) ** (-1))[..., None] * ((-1 * x_0) + x)) + x)
+    _e0 = ((-1 * x_0) + x)
+    return ((beta * (((alpha + np.sqrt(np.sum((_e0) ** (2), axis=-1)))) ** (-1))[..., None] * _e0) + x)
 
 
 def radial_logdet(x, x_0, alpha, beta):
     d = x.shape[-1]
-    return _batch(((d * np.log(np.abs((1 + (beta * ((alpha + np.sqrt(np.sum((((-1 * x_0) + x)) ** (2), axis=-1)))) ** (-1)))))) + np.log(np.abs((-1 + (beta * ((alpha + np.sqrt(np.sum((((-1 * x_0) + x)) ** (2), axis=-1)))) ** (-1) * ((beta + alpha + np.sqrt(np.sum((((-1 * x_0) + x)) ** (2), axis=-1)))) ** (-1) * np.sqrt(np.sum((((-1 * x_0) + x)) ** (2), axis=-1))))))), x)
+    _e0 = ((-1 * x_0) + x)
+    _e1 = (_e0) ** (2)
+    _e2 = np.sum(_e1, axis=-1)
+    return _batch(((d * np.log(np.abs((1 + (beta * ((alpha + np.sqrt(_e2))) ** (-1)))))) + np.log(np.abs((-1 + (beta * ((alpha + np.sqrt(_e2))) ** (-1) * ((beta + alpha + np.sqrt(_e2))) ** (-1) * np.sqrt(_e2)))))), x)
 
 
 def radial_forward_and_logdet(x, x_0, alpha, beta):
     d = x.shape[-1]
-    return ((beta * (((alpha + np.sqrt(np.sum((((-1 * x_0) + x)) ** (2), axis=-1)))) ** (-1))[..., None] * ((-1 * x_0) + x)) + x), _batch(((d * np.log(np.abs((1 + (beta * ((alpha + np.sqrt(np.sum((((-1 * x_0) + x)) ** (2), axis=-1)))) ** (-1)))))) + np.log(np.abs((-1 + (beta * ((alpha + np.sqrt(np.sum((((-1 * x_0) + x)) ** (2), axis=-1)))) ** (-1) * ((beta + alpha + np.sqrt(np.sum((((-1 * x_0) + x)) ** (2), axis=-1)))) ** (-1) * np.sqrt(np.sum((((-1 * x_0) + x)) ** (2), axis=-1))))))), x)
+    _e0 = ((-1 * x_0) + x)
+    _e1 = (_e0) ** (2)
+    _e2 = np.sum(_e1, axis=-1)
+    return ((beta * (((alpha + np.sqrt(_e2))) ** (-1))[..., None] * _e0) + x), _batch(((d * np.log(np.abs((1 + (beta * ((alpha + np.sqrt(_e2))) ** (-1)))))) + np.log(np.abs((-1 + (beta * ((alpha + np.sqrt(_e2))) ** (-1) * ((beta + alpha + np.sqrt(_e2))) ** (-1) * np.sqrt(_e2)))))), x)
 
 
 def sylvester_forward(x, A, B, c):
@@ -525,7 +565,10 @@ def sylvester_logdet(x, A, B, c):
 
 def sylvester_forward_and_logdet(x, A, B, c):
     d = x.shape[-1]
-    return (x + (np.tanh((c + (x @ B.T))) @ A.T)), _batch(np.linalg.slogdet(((((1 + (-1 * (np.tanh((c + (x @ B.T)))) ** (2))))[..., :, None] * np.einsum('bc,ac->ab', np.transpose(A, [1, 0]), B, optimize=True)) + np.eye(c.shape[0])))[1], x)
+    _e0 = (x @ B.T)
+    _e1 = (c + _e0)
+    _e2 = np.tanh(_e1)
+    return (x + (_e2 @ A.T)), _batch(np.linalg.slogdet(((((1 + (-1 * (_e2) ** (2))))[..., :, None] * np.einsum('bc,ac->ab', np.transpose(A, [1, 0]), B, optimize=True)) + np.eye(c.shape[0])))[1], x)
 
 
 def householder_forward(x, v):
@@ -570,9 +613,13 @@ def reverse_forward_and_logdet(x):
     return x[..., ::-1], _batch(0, x)
 
 
-def upper_forward(x, s, U):
+def _upper_forward(x, s, U):
     d = x.shape[-1]
     return ((s * x) + (x @ (U * np.tri(d, d, -1).T).T))
+
+
+def upper_forward(x, s, U):
+    return _affine(lambda h: _upper_forward(h, s, U), x)
 
 
 def upper_logdet(x, s, U):
@@ -580,7 +627,7 @@ def upper_logdet(x, s, U):
     return _batch(np.sum(np.log(np.abs(s)), axis=-1), x)
 
 
-def upper_inverse(y, s, U):
+def _upper_inverse(y, s, U):
     d = y.shape[-1]
     x = np.zeros_like(y)
     for t in reversed(range(x.shape[-1])):
@@ -588,14 +635,21 @@ def upper_inverse(y, s, U):
     return x
 
 
+def upper_inverse(y, s, U):
+    return _affine(lambda h: _upper_inverse(h, s, U), y)
+
+
 def upper_forward_and_logdet(x, s, U):
+    return upper_forward(x, s, U), upper_logdet(x, s, U)
+
+
+def _unit_lower_forward(x, L):
     d = x.shape[-1]
-    return ((s * x) + (x @ (U * np.tri(d, d, -1).T).T)), _batch(np.sum(np.log(np.abs(s)), axis=-1), x)
+    return (x + (x @ (L * np.tri(d, d, -1)).T))
 
 
 def unit_lower_forward(x, L):
-    d = x.shape[-1]
-    return (x + (x @ (L * np.tri(d, d, -1)).T))
+    return _affine(lambda h: _unit_lower_forward(h, L), x)
 
 
 def unit_lower_logdet(x, L):
@@ -603,7 +657,7 @@ def unit_lower_logdet(x, L):
     return _batch(0, x)
 
 
-def unit_lower_inverse(y, L):
+def _unit_lower_inverse(y, L):
     d = y.shape[-1]
     x = np.zeros_like(y)
     for t in range(x.shape[-1]):
@@ -611,44 +665,46 @@ def unit_lower_inverse(y, L):
     return x
 
 
+def unit_lower_inverse(y, L):
+    return _affine(lambda h: _unit_lower_inverse(h, L), y)
+
+
 def unit_lower_forward_and_logdet(x, L):
-    d = x.shape[-1]
-    return (x + (x @ (L * np.tri(d, d, -1)).T)), _batch(0, x)
+    return unit_lower_forward(x, L), unit_lower_logdet(x, L)
 
 
 def lu_linear_forward(x, s, U, L):
     h = x
-    h = upper_forward(h, s, U)
-    h = unit_lower_forward(h, L)
-    h = reverse_forward(h)
+    h = _affine(lambda z: reverse_forward(unit_lower_forward(upper_forward(z, s, U), L)), h)
     return h
 
 
 def lu_linear_logdet(x, s, U, L):
     h, total = x, 0.0
-    total = total + upper_logdet(h, s, U)
-    total = total + unit_lower_logdet(h, L)
-    total = total + reverse_logdet(h)
+    total = total + upper_logdet(_row(h), s, U)
+    total = total + unit_lower_logdet(_row(h), L)
+    total = total + reverse_logdet(_row(h))
     return _batch(total, x)
 
 
 def lu_linear_inverse(y, s, U, L):
     h = y
-    h = reverse_inverse(h)
-    h = unit_lower_inverse(h, L)
-    h = upper_inverse(h, s, U)
+    h = _affine(lambda z: upper_inverse(unit_lower_inverse(reverse_inverse(z), L), s, U), h)
     return h
 
 
 def lu_linear_forward_and_logdet(x, s, U, L):
-    return lu_linear_forward(x, s, U, L), lu_linear_logdet(x, s, U, L)
+    h, total = x, 0.0
+    total = total + upper_logdet(_row(h), s, U)
+    total = total + unit_lower_logdet(_row(h), L)
+    total = total + reverse_logdet(_row(h))
+    h = _affine(lambda z: reverse_forward(unit_lower_forward(upper_forward(z, s, U), L)), h)
+    return h, _batch(total, x)
 
 
 def conv1x1_forward(x, s, U, L):
     h = x
-    h = upper_forward(h, s, U)
-    h = unit_lower_forward(h, L)
-    h = reverse_forward(h)
+    h = _affine(lambda z: reverse_forward(unit_lower_forward(upper_forward(z, s, U), L)), h)
     return h
 
 
@@ -662,36 +718,33 @@ def conv1x1_logdet(x, s, U, L):
 
 def conv1x1_inverse(y, s, U, L):
     h = y
-    h = reverse_inverse(h)
-    h = unit_lower_inverse(h, L)
-    h = upper_inverse(h, s, U)
+    h = _affine(lambda z: upper_inverse(unit_lower_inverse(reverse_inverse(z), L), s, U), h)
     return h
 
 
 def conv1x1_forward_and_logdet(x, s, U, L):
-    return conv1x1_forward(x, s, U, L), conv1x1_logdet(x, s, U, L)
+    h, total = x, 0.0
+    total = total + upper_logdet(h, s, U)
+    total = total + unit_lower_logdet(h, L)
+    total = total + reverse_logdet(h)
+    h = _affine(lambda z: reverse_forward(unit_lower_forward(upper_forward(z, s, U), L)), h)
+    return h, _batch(total.sum(axis=(-2, -1)) if np.ndim(total) > np.ndim(x) - 3 else total, x, 3)
 
 
 def glow_step_forward(x, b, ell, s, U, L, F, G):
     h = x
-    h = actnorm_forward(h, b, ell)
-    h = upper_forward(h, s, U)
-    h = unit_lower_forward(h, L)
-    h = reverse_forward(h)
+    h = _affine(lambda z: reverse_forward(unit_lower_forward(upper_forward(actnorm_forward(z, b, ell), s, U), L)), h)
     h = glow_forward(h, F, G)
     return h
 
 
 def glow_step_logdet(x, b, ell, s, U, L, F, G):
     h, total = x, 0.0
-    total = total + actnorm_logdet(h, b, ell)
-    h = actnorm_forward(h, b, ell)
-    total = total + upper_logdet(h, s, U)
-    h = upper_forward(h, s, U)
-    total = total + unit_lower_logdet(h, L)
-    h = unit_lower_forward(h, L)
-    total = total + reverse_logdet(h)
-    h = reverse_forward(h)
+    total = total + actnorm_logdet(_row(h), b, ell)
+    total = total + upper_logdet(_row(h), s, U)
+    total = total + unit_lower_logdet(_row(h), L)
+    total = total + reverse_logdet(_row(h))
+    h = _affine(lambda z: reverse_forward(unit_lower_forward(upper_forward(actnorm_forward(z, b, ell), s, U), L)), h)
     total = total + glow_logdet(h, F, G)
     return _batch(total, x)
 
@@ -699,12 +752,17 @@ def glow_step_logdet(x, b, ell, s, U, L, F, G):
 def glow_step_inverse(y, b, ell, s, U, L, F, G):
     h = y
     h = glow_inverse(h, F, G)
-    h = reverse_inverse(h)
-    h = unit_lower_inverse(h, L)
-    h = upper_inverse(h, s, U)
-    h = actnorm_inverse(h, b, ell)
+    h = _affine(lambda z: actnorm_inverse(upper_inverse(unit_lower_inverse(reverse_inverse(z), L), s, U), b, ell), h)
     return h
 
 
 def glow_step_forward_and_logdet(x, b, ell, s, U, L, F, G):
-    return glow_step_forward(x, b, ell, s, U, L, F, G), glow_step_logdet(x, b, ell, s, U, L, F, G)
+    h, total = x, 0.0
+    total = total + actnorm_logdet(_row(h), b, ell)
+    total = total + upper_logdet(_row(h), s, U)
+    total = total + unit_lower_logdet(_row(h), L)
+    total = total + reverse_logdet(_row(h))
+    h = _affine(lambda z: reverse_forward(unit_lower_forward(upper_forward(actnorm_forward(z, b, ell), s, U), L)), h)
+    h, part = glow_forward_and_logdet(h, F, G)
+    total = total + part
+    return h, _batch(total, x)

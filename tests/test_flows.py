@@ -168,3 +168,69 @@ def test_the_fast_write_out_gives_the_same_value_as_the_evaluated_one(name):
     point = {s: sp.Rational(n + 2, 7) for n, s in enumerate(sorted(slow.free_symbols, key=str))}
     assert fast.free_symbols == slow.free_symbols
     assert abs(sp.N(fast.xreplace(point) - slow.xreplace(point), 30)) < 1e-25
+
+
+# ---- the Sylvester layer's invertibility condition -----------------------------------------------------
+
+
+def _sylvester_like(h):
+    from derive.flows import catalogue as c
+
+    A, B, cc = (sp.IndexedBase(n, real=True) for n in ("A", "B", "c"))
+    eq = x[I] + sp.Sum(A[I, c.R] * h(sp.Sum(B[c.R, K] * x[K], (K, 1, d)) + cc[c.R]), (c.R, 1, c.m))
+    return c.single("sylvester-h", "Sylvester with h", eq, (Param(A, (d, c.m)), Param(B, (c.m, d)),
+                                                             Param(cc, (c.m,))), "", latent=c.m, check_sizes=(1, 2, 3))
+
+
+def test_sylvester_is_invertible_when_the_residual_is_a_contraction():
+    """‖A‖₂‖B‖₂ sup|tanh'| < 1 with sup|tanh'| = 1; the step is checked, not assumed."""
+    der = flows.derive("sylvester")
+    v = der.result("sylvester.condition").value
+    assert isinstance(v.condition, sp.StrictLessThan) and v.condition.rhs == 1
+    assert sorted(map(str, v.condition.lhs.free_symbols)) == ["‖A‖₂", "‖B‖₂"]
+    assert sp.latex(v.condition) == r"\lVert A \rVert_2 \lVert B \rVert_2 < 1"
+    step = next(s for s in der.steps if s.lhs == sp.Symbol("invertible"))
+    assert step.verified and step.verification.method == "numeric"
+
+
+def test_a_sylvester_layer_with_a_sigmoid_gets_the_bound_four():
+    """sigmoid' takes values in (0, 1/4]: the residual is a contraction when ‖A‖₂‖B‖₂ < 4."""
+    sig = sp.Lambda(sp.Symbol("t"), 1 / (1 + sp.exp(-sp.Symbol("t"))))
+    der = derive_layer(_sylvester_like(sig))
+    v = der.result("sylvester-h.condition").value
+    assert v.condition.rhs == 4
+    step = next(s for s in der.steps if s.lhs == sp.Symbol("invertible"))
+    assert step.verified
+
+
+@pytest.mark.parametrize("wrong", [sp.Rational(1, 2), sp.Integer(2)])
+def test_the_sylvester_check_fails_for_a_wrong_bound(wrong):
+    """The condition's check is tight at size 1: a Lipschitz bound twice or half the true one is caught."""
+    from derive.flows.checks import Checks
+    from derive.flows.invertible import _sylvester_check
+
+    checks = Checks(LAYERS["sylvester"])
+    A, B = (sp.IndexedBase(n, real=True) for n in ("A", "B"))
+    assert _sylvester_check(checks, (1, A), (1, B), sp.Integer(1)).passed
+    assert not _sylvester_check(checks, (1, A), (1, B), wrong).passed
+
+
+def test_the_sylvester_condition_is_what_numpy_shows():
+    """Independent of the derivation: inside the bound the fixed-point iteration x = y − A tanh(Bx + c)
+    converges to the one preimage; past it (d = m = 1, AB = −1.5) two inputs share an image."""
+    rng = np.random.default_rng(5)
+    D, M = 8, 4
+    A, B, c = rng.normal(size=(D, M)), rng.normal(size=(M, D)), rng.normal(size=M)
+    scale = np.sqrt(0.95 / (np.linalg.norm(A, 2) * np.linalg.norm(B, 2)))
+    A, B = A * scale, B * scale
+    x_true = rng.normal(size=D) * 2
+    y_img = x_true + A @ np.tanh(B @ x_true + c)
+    z = np.zeros(D)
+    for _ in range(2000):
+        z = y_img - A @ np.tanh(B @ z + c)
+    assert np.allclose(z, x_true, atol=1e-8)
+    # d = m = 1: f(x) = x − 1.5 tanh(x) has f(-t) = −f(t) and f(t*) = 0 at some t* > 0
+    f = lambda t: t - 1.5 * np.tanh(t)  # noqa: E731
+    ts = np.linspace(0.1, 3, 3000)
+    t_star = ts[np.argmin(np.abs(f(ts)))]
+    assert abs(f(t_star)) < 1e-3 and abs(f(0.0)) == 0.0 and t_star > 1

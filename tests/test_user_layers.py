@@ -75,8 +75,29 @@ W = "matrix"
 y = "x + u*tanh(matvec(W, x))"
 """
 
+MEAN_SHIFT = """\
+name = "mean-shift"
+dim = 32
+[parameters]
+u = "vector"
+[equations]
+y = "x + u*tanh(mean(x))"
+"""
+
+SUM_SHIFT = """\
+name = "sum-shift"
+dim = 32
+[parameters]
+w = "vector"
+[equations]
+y = "x + tanh(dot(w, x))"
+"""
+
 LAYERS = {
     "planar": PLANAR.format(h="tanh"),
+    # rank one with a constant column factor (1/d, every j) and with a constant row factor (every i)
+    "mean-shift": MEAN_SHIFT,
+    "sum-shift": SUM_SHIFT,
     "coupling": COUPLING,
     "ar": AUTOREGRESSIVE,
     "dense": DENSE.format(name="my-dense", dim=4),
@@ -315,6 +336,36 @@ def test_planar_invertibility_condition_is_u_dot_w_at_least_minus_one(cli):
 def test_planar_volume_is_not_preserved(cli):
     data = show(cli, "layer", "planar")
     assert result(data, "volume")["value"]["verdict"] == "no"
+
+
+@pytest.mark.parametrize("layer, h_of", [
+    ("mean-shift", lambda v: (lambda x: x + v["u"] * np.tanh(x.mean()))),
+    ("sum-shift", lambda v: (lambda x: x + np.tanh(v["w"] @ x))),
+])
+def test_a_rank_one_term_with_a_constant_factor_gets_the_determinant_lemma(cli, layer, h_of):
+    """∂y_i/∂x_j = δ_ij + u_i h'(mean x)/d (column factor 1 for every j) or δ_ij + h'(w·x) w_j (row factor 1):
+    both are rank one, so the log-det is one scalar log|1 + ...|, not a d×d determinant, even above d = 16."""
+    data = show(cli, "layer", layer)
+    assert_all_steps_verified(data)
+    text = section_text(data, "logdet")
+    assert "rank one" in text and "explicit Jacobian" not in text
+    ld = Formula(result(data, "logdet")["value"]["srepr"])
+    assert "Det(" not in result(data, "logdet")["value"]["srepr"]
+    for D in (3, 7):
+        for seed in range(3):
+            rng = np.random.default_rng(seed)
+            v = {"u": rng.normal(size=D) * 0.8, "w": rng.normal(size=D) * 0.8, "x": rng.normal(size=D)}
+            assert numeric(ld.expr, D, v) == pytest.approx(fd_logdet(h_of(v), v["x"]), abs=1e-6), (layer, D, seed)
+
+
+def test_the_mean_shift_condition_is_the_sum_of_u_at_least_minus_d(cli):
+    """det = 1 + (Σu) tanh'(mean x)/d with tanh' taking every value in (0, 1]: invertible iff Σu ≥ −d."""
+    data = show(cli, "layer", "mean-shift")
+    cond = Formula(result(data, "condition")["value"]["condition"]["srepr"]).expr
+    for D, total, expected in [(4, -3.9, True), (4, -4.0, True), (4, -4.1, False), (10, -9.5, True),
+                               (10, -10.5, False), (4, 50.0, True)]:
+        u = np.full(D, total / D)
+        assert bool(substitute(cond, D, {"u": u})) is expected, (D, total)
 
 
 def _coupling_networks(k, seed=0):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import sympy as sp
 
 from ..notation import Component
-from .index import Det, I, J, K, Prefix, R, S, Tabled
+from .index import Det, I, J, K, Prefix, R, S, Tabled, canonical
 
 N = "n"  # the batch axes (any number, in front)
 LETTERS = "abcdefghpqrstuvw"
@@ -73,8 +73,44 @@ class Printer:
         batch = any(p.batch for p in parts)
         return axes, batch
 
-    # -- printing --------------------------------------------------------------------------
+    # -- shared subexpressions ---------------------------------------------------------------
+    #: counting pass: the text of each batch-dependent array expression and how often each text is met;
+    #: printing pass: a text met more than once is computed once into a variable (kept, in order, with the
+    #: conditioner calls in ``hoisted``: code text -> variable)
+    counts = None
+    plain: dict = {}
+    shared: dict = {}
+
+    def print_all(self, exprs: list) -> list:
+        """Print ``exprs`` (one function's expressions) with every repeated array expression computed once."""
+        from collections import Counter
+
+        self.counts, self.plain, self.hoisted = Counter(), {}, {}
+        for e in exprs:
+            self(e)
+        self.shared = {text: None for text, n in self.counts.items() if n > 1}
+        self.counts, self.hoisted = None, {}
+        return [self(e) for e in exprs]
+
     def __call__(self, expr) -> Code:
+        code = self._print(expr)
+        if self.hoisted is None or self.scalar or not code.batch or not (isinstance(expr, sp.Sum) or code.axes) \
+                or isinstance(expr, (sp.Indexed, sp.Symbol, Component, Prefix)):
+            return code
+        if self.counts is not None:
+            self.counts[code.text] += 1
+            self.plain[expr] = code.text
+            return code
+        text = self.plain.get(expr)
+        if text not in self.shared:
+            return code
+        if self.shared[text] is None:
+            self.shared[text] = f"_e{sum(v is not None for v in self.shared.values())}"
+            self.hoisted[code.text] = self.shared[text]
+        return Code(self.shared[text], code.axes, code.batch)
+
+    # -- printing --------------------------------------------------------------------------
+    def _print(self, expr) -> Code:
         method = getattr(self, f"_{type(expr).__name__}", None)
         if method is not None:
             return method(expr)

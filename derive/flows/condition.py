@@ -11,6 +11,11 @@
   the range of h' gives the condition (wᵀu ≥ −1 for h = tanh).
 * Identity plus rank one along the ray from a centre (radial): the layer
   maps each ray to itself by g(ρ) = ρ D(ρ); g' ≥ 0 for ρ ≥ 0 gives β ≥ −α.
+* Identity plus rank m (Sylvester: y = x + A h(Bx + c)): the residual
+  A h(Bx + c) is Lipschitz with constant at most ‖A‖₂ ‖B‖₂ sup|h'|; below 1
+  the layer is invertible (x = y − A h(Bx + c) is a contraction in x, so it
+  has exactly one solution).  The condition is sufficient; at size 1 it is
+  also necessary in the direction AB < 0, which is what its check tests.
 * Orthogonal and permutation layers are always invertible.
 
 Each condition is checked on the generic determinant of the layer written out
@@ -108,5 +113,36 @@ def ray_condition(g_prime, rho) -> tuple | None:
     return cond, at_zero, at_inf
 
 
+def interval_text(span) -> str:
+    """An interval as a reader writes it: (0, 1], [0, ∞)."""
+    if not isinstance(span, sp.Interval):
+        return str(span)
+    left = "(" if span.left_open else "["
+    right = ")" if span.right_open else "]"
+    inf, sup = (("∞" if v is sp.oo else "−∞" if v is -sp.oo else sp.sstr(v)) for v in (span.inf, span.sup))
+    return f"{left}{inf}, {sup}{right}"
+
+
+def formula_text(expr) -> str:
+    """A formula inside a sentence, with powers as ^."""
+    return sp.sstr(expr).replace("**", "^")
+
+
 def verdict(holds, condition, reason, evidence=None) -> Verdict:
     return Verdict("is the layer invertible?", holds, condition, reason, evidence or {})
+
+
+def derivative_bound(c, z_arg):
+    """sup |c| over the real line, with c = c(z) a function of one argument: (bound, range) or None."""
+    t = sp.Symbol("t", real=True)
+    c_t = c.xreplace({z_arg: t})
+    if c_t.has(sp.Sum, sp.Indexed) or c_t.free_symbols != {t}:
+        return None
+    try:
+        span = function_range(c_t, t, sp.S.Reals)
+    except (TypeError, ValueError, NotImplementedError):
+        return None
+    if not isinstance(span, sp.Interval) or not (span.inf.is_finite and span.sup.is_finite):
+        return None
+    bound = sp.Max(sp.Abs(span.inf), sp.Abs(span.sup))
+    return (bound, span) if bound.is_positive else None

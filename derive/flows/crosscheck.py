@@ -55,4 +55,23 @@ def cross_checks(der, dim: int = 64, rows: int = 6, seed: int = 0) -> list:
         back = ns[f"{base}_inverse"](y, **mine)
         out.append(CrossCheck.compare(f"{der.name}: inverse", "inverse after forward gives x",
                                       np.max(np.abs(back - x)), 1e-8))
+    if any("_affine(" in text for text in sources(der)):
+        out += _through_matrix(der, ns, params, mine, rng, dim if name != "conv1x1" else 4)
+    return out
+
+
+def _through_matrix(der, ns, params, mine, rng, d: int) -> list:
+    """An affine map applied to more rows than features goes through its matrix (one product): that path
+    against the hand-written forward map, and inverse after forward."""
+    name, base = _reference_name(der.name), ident(der.name)
+    x = rng.normal(size=(d + 3, d) if name != "conv1x1" else (d + 3, 2, 3, d)) * 0.8
+    fwd = ref.layer_functions(name)[0]
+    want = fwd(x, **params)
+    y = ns[f"{base}_forward"](x, **mine)
+    out = [CrossCheck.compare(f"{der.name}: forward, {d + 3} rows", "through its matrix, against the hand-written "
+                              "forward map", np.max(np.abs(y - want)) / (1.0 + np.max(np.abs(want))), 1e-12)]
+    if f"{base}_inverse" in ns:
+        back = ns[f"{base}_inverse"](y, **mine)
+        out.append(CrossCheck.compare(f"{der.name}: inverse, {d + 3} rows", "through its matrix: inverse after "
+                                      "forward gives x", np.max(np.abs(back - x)), 1e-8))
     return out

@@ -8,6 +8,15 @@ Conventions: x has the layer's features on its last axis (any batch axes in
 front); a coupling block splits them into halves x_1 = x[..., :k] and
 x_2 = x[..., k:]; conditioners are callables on arrays of that shape.
 
+Speed: each expression that occurs more than once in a function is computed
+once (:meth:`Printer.print_all`); a layer that is affine in its input (no
+entry of its derived Jacobian involves the input) and multiplies by a d×d
+parameter matrix is evaluated, on batches with more rows than features,
+through its matrix: the printed map at 0 and at the unit vectors gives the
+offset and the matrix, then one matrix product (``_affine``).  A stack applies
+a run of affine layers the same way, as one product, and evaluates a
+log-determinant of the parameters alone once rather than per row.
+
 The cross-checks compare, at d = 64 with random non-trivial parameters,
 the printed functions with :mod:`derive.numeric.flow_reference` (hand-written
 forward maps and log-determinants) and with ``slogdet`` of a finite-difference
@@ -35,6 +44,24 @@ def _logcosh(z):
 def _batch(value, x, axes=1):
     """A log-determinant as one value per batch entry."""
     return np.broadcast_to(value, np.shape(x)[:np.ndim(x) - axes]).copy()
+
+
+def _row(x):
+    """A row of zeros shaped like one row of x: what a log-determinant of the parameters alone is given
+    (one value, which adds to every row of the batch)."""
+    return np.zeros(np.shape(x)[-1], np.asarray(x).dtype)
+
+
+def _affine(f, x):
+    """f(x) for a map f that is affine in x, as one matrix product when x has more rows than features:
+    f at 0 gives the offset, f at the d unit vectors the matrix (d + 1 evaluations of f itself)."""
+    d = x.shape[-1]
+    if np.size(x) <= d * d:
+        return f(x)
+    dtype = x.dtype if x.dtype.kind == "f" else float
+    offset = f(np.zeros((1, d), dtype))
+    out = x @ (f(np.eye(d, dtype=dtype)) - offset)
+    return out + offset if np.any(offset) else out
 '''
 
 softplus = sp.Function("softplus")
@@ -109,40 +136,38 @@ def _calls(pr) -> list:
     return [f"    {name} = {call}" for call, name in pr.hoisted.items()]
 
 
-def forward_source(layer) -> str:
+def forward_source(layer, name=None) -> str:
     pr = _printer(layer, layer.inputs)
-    pr.hoisted = {}
     lines = _split(layer, "x", layer.inputs)
-    outs = [pr.align(pr(eq), (I,), True) for eq in layer.equations]
+    outs = [pr.align(c, (I,), True) for c in pr.print_all(list(layer.equations))]
     sig = ", ".join(["x"] + signature(layer))
-    return "\n".join([f"def {ident(layer.name)}_forward({sig}):"] + lines + _calls(pr) + [f"    return {_join(outs)}"])
+    return "\n".join([f"def {name or ident(layer.name) + '_forward'}({sig}):"] + lines + _calls(pr)
+                     + [f"    return {_join(outs)}"])
 
 
 def logdet_source(layer, logdet) -> str:
     pr = _printer(layer, layer.inputs)
-    pr.hoisted = {}
     lines = _split(layer, "x", layer.inputs)
-    code = pr(stable(logdet))
+    (code,) = pr.print_all([stable(logdet)])
     sig = ", ".join(["x"] + signature(layer))
     return "\n".join([f"def {ident(layer.name)}_logdet({sig}):"] + lines + _calls(pr)
-                      + [f"    return _batch({code.text}, x)"])
+                     + [f"    return _batch({code.text}, x)"])
 
 
 def forward_and_logdet_source(layer, logdet) -> str:
     """The output and the log-determinant together, each conditioner called once for both."""
     pr = _printer(layer, layer.inputs)
-    pr.hoisted = {}
     lines = _split(layer, "x", layer.inputs)
-    outs = [pr.align(pr(eq), (I,), True) for eq in layer.equations]
-    code = pr(stable(logdet))
+    *outs, code = pr.print_all(list(layer.equations) + [stable(logdet)])
+    outs = [pr.align(c, (I,), True) for c in outs]
     sig = ", ".join(["x"] + signature(layer))
     return "\n".join([f"def {ident(layer.name)}_forward_and_logdet({sig}):"] + lines + _calls(pr)
-                      + [f"    return {_join(outs)}, _batch({code.text}, x)"])
+                     + [f"    return {_join(outs)}, _batch({code.text}, x)"])
 
 
-def inverse_source(layer, solutions: dict, kind: str) -> str:
+def inverse_source(layer, solutions: dict, kind: str, name=None) -> str:
     sig = ", ".join(["y"] + signature(layer))
-    head = [f"def {ident(layer.name)}_inverse({sig}):"] + _split(layer, "y", layer.outputs)
+    head = [f"def {name or ident(layer.name) + '_inverse'}({sig}):"] + _split(layer, "y", layer.outputs)
     body = []
     for b, sol in solutions.items():
         xb = ident(layer.inputs[b])
@@ -153,9 +178,8 @@ def inverse_source(layer, solutions: dict, kind: str) -> str:
                      f"        {xb}[..., t] = {pr(sol).text}"]
         else:
             pr = _printer(layer, layer.inputs + layer.outputs)
-            pr.hoisted = {}
-            line = f"    {xb} = {pr.align(pr(sol), (I,), True)}"
-            body += _calls(pr) + [line]
+            (code,) = pr.print_all([sol])
+            body += _calls(pr) + [f"    {xb} = {pr.align(code, (I,), True)}"]
     outs = [ident(b) for b in layer.inputs]
     return "\n".join(head + body + [f"    return {_join(outs)}"])
 
@@ -166,19 +190,78 @@ def _loop(solution, xb: str) -> str:
     return f"reversed(range({xb}.shape[-1]))" if down else f"range({xb}.shape[-1])"
 
 
+def affine(der) -> bool:
+    """Whether the layer's map is affine in its input: no conditioner, and no entry of its derived Jacobian
+    involves the input."""
+    layer = der.data.get("layer")
+    return (layer is not None and not layer.conditioners
+            and all(not e.has(*layer.inputs, Component, Prefix) for e in der.data["entries"].values()))
+
+
+def by_matrix(der) -> bool:
+    """An affine layer whose direct evaluation already multiplies by a d×d parameter matrix: evaluated
+    through its matrix (one product, :func:`_affine`) it does no more work and skips the rest."""
+    return affine(der) and any(len(p.shape) == 2 for p in der.data["layer"].params)
+
+
 def layer_source(der) -> str:
     """The numpy functions of one derived layer."""
     layer = der.data["layer"]
     name = ident(layer.name)
     sig = ", ".join(signature(layer))
-    parts = [forward_source(layer)]
+    matrix = by_matrix(der)
+    parts = [forward_source(layer, f"_{name}_forward" if matrix else None)]
+    if matrix:
+        parts.append(_through_matrix(f"{name}_forward", "x", sig))
     if der.data["logdet"] is None:  # no rule applied: there is no log-determinant to print
-        return parts[0]
+        return "\n\n\n".join(parts)
     parts.append(logdet_source(layer, der.data["logdet"]))
     if der.data["inverse_kind"] != "no closed form":
-        parts.append(inverse_source(layer, der.data["inverse"], der.data["inverse_kind"]))
-    parts.append(forward_and_logdet_source(layer, der.data["logdet"]))
+        parts.append(inverse_source(layer, der.data["inverse"], der.data["inverse_kind"],
+                                    f"_{name}_inverse" if matrix else None))
+        if matrix:
+            parts.append(_through_matrix(f"{name}_inverse", "y", sig))
+    if matrix:
+        parts.append(f"def {name}_forward_and_logdet(x, {sig}):\n"
+                     f"    return {name}_forward(x, {sig}), {name}_logdet(x, {sig})")
+    else:
+        parts.append(forward_and_logdet_source(layer, der.data["logdet"]))
     return "\n\n\n".join(parts)
+
+
+def _through_matrix(fn: str, arg: str, sig: str) -> str:
+    return f"def {fn}({arg}, {sig}):\n    return _affine(lambda h: _{fn}(h, {sig}), {arg})"
+
+
+def _call(name: str, args: str, on: str, what: str) -> str:
+    return f"{name}_{what}({on}{', ' if args else ''}{args})"
+
+
+def _segments(der) -> list:
+    """The flow's layers in runs: a run of two or more affine layers, one of them through a matrix, is
+    applied as one affine map (one matrix product); every other layer on its own."""
+    flags = [(affine(d), by_matrix(d)) for d in der.data["layers"]]
+    runs, l = [], 0
+    while l < len(flags):
+        end = l
+        while end < len(flags) and flags[end][0]:
+            end += 1
+        if end - l >= 2 and any(m for _, m in flags[l:end]):
+            runs.append(list(range(l, end)))
+            l = end
+        else:
+            runs.append([l])
+            l += 1
+    return runs
+
+
+def _apply(calls, run, what: str, on: str = "h") -> str:
+    """The layers of ``run`` applied in turn (forward, or inverse in reverse order), as one expression."""
+    order = run if what == "forward" else list(reversed(run))
+    text = "z" if len(run) > 1 else on
+    for l in order:
+        text = _call(*calls[l], text, what)
+    return f"_affine(lambda z: {text}, {on})" if len(run) > 1 else text
 
 
 def flow_source(der) -> str:
@@ -188,27 +271,45 @@ def flow_source(der) -> str:
     args = list(dict.fromkeys(a for layer in flow.layers for a in signature(layer)))
     sig = ", ".join(["x"] + args)
     calls = [(ident(layer.name), ", ".join(signature(layer))) for layer in flow.layers]
-    fwd = [f"def {name}_forward({sig}):", "    h = x"] + [f"    h = {n}_forward(h{', ' if a else ''}{a})"
-                                                       for n, a in calls] + ["    return h"]
-    axes = "3" if flow.positions is not None else "1"
-    ld = [f"def {name}_logdet({sig}):", "    h, total = x, 0.0"]
-    needs = [_depends_on_input(d) for d in der.data["layers"]]
-    last = max([l for l, need in enumerate(needs) if need], default=-1)
-    for l, (n, a) in enumerate(calls):
-        ld.append(f"    total = total + {n}_logdet(h{', ' if a else ''}{a})")
-        if l < last:  # later layers' log-determinants need this layer's output
-            ld.append(f"    h = {n}_forward(h{', ' if a else ''}{a})")
-    ld.append("    return _batch(total.sum(axis=(-2, -1)) if np.ndim(total) > np.ndim(x) - 3 else total, x, 3)"
-              if axes == "3" else "    return _batch(total, x)")
+    runs = _segments(der)
+    fwd = [f"def {name}_forward({sig}):", "    h = x"] + [f"    h = {_apply(calls, r, 'forward')}" for r in runs]
+    fwd.append("    return h")
     if der.data["logdet"] is None:  # a layer without a derived log-determinant
         return "\n".join(fwd)
-    out = ["\n".join(fwd), "\n".join(ld)]
+    out = ["\n".join(fwd), "\n".join(_flow_logdet(der, name, sig, calls, runs))]
     if all(d.data["inverse_kind"] != "no closed form" for d in der.data["layers"]):
         inv = [f"def {name}_inverse(y, {', '.join(args)}):", "    h = y"]
-        inv += [f"    h = {n}_inverse(h{', ' if a else ''}{a})" for n, a in reversed(calls)] + ["    return h"]
+        inv += [f"    h = {_apply(calls, r, 'inverse')}" for r in reversed(runs)] + ["    return h"]
         out.append("\n".join(inv))
-    out.append(f"def {name}_forward_and_logdet({sig}):\n    return {name}_forward({sig}), {name}_logdet({sig})")
+    out.append("\n".join(_flow_logdet(der, name, sig, calls, runs, with_output=True)))
     return "\n\n\n".join(out)
+
+
+def _flow_logdet(der, name, sig, calls, runs, with_output=False) -> list:
+    """The stack's log-determinant (and with ``with_output`` its output too, each layer applied once):
+    each layer's log-determinant at its input, which is the previous layers' output."""
+    flow = der.data["flow"]
+    fn = f"{name}_forward_and_logdet" if with_output else f"{name}_logdet"
+    needs = [_depends_on_input(d) for d in der.data["layers"]]
+    last = max([l for l, need in enumerate(needs) if need], default=-1)
+    out = [f"def {fn}({sig}):", "    h, total = x, 0.0"]
+    for run in runs:
+        if with_output and len(run) == 1:  # the layer's own fused call: each conditioner once
+            out += [f"    h, part = {_call(*calls[run[0]], 'h', 'forward_and_logdet')}", "    total = total + part"]
+            continue
+        out += [f"    total = total + {_call(*calls[l], _on(der, l), 'logdet')}" for l in run]
+        if with_output or run[0] < last:  # later layers' log-determinants need this run's output
+            out.append(f"    h = {_apply(calls, run, 'forward')}")
+    total = ("_batch(total.sum(axis=(-2, -1)) if np.ndim(total) > np.ndim(x) - 3 else total, x, 3)"
+             if flow.positions is not None else "_batch(total, x)")
+    out.append(f"    return h, {total}" if with_output else f"    return {total}")
+    return out
+
+
+def _on(der, l: int) -> str:
+    """What layer l's log-determinant is evaluated at: the batch, or one row of zeros when it depends on the
+    parameters alone (not for a map repeated over positions, whose log-det counts every position)."""
+    return "h" if der.data["flow"].positions is not None or _depends_on_input(der.data["layers"][l]) else "_row(h)"
 
 
 def _depends_on_input(der) -> bool:

@@ -113,8 +113,8 @@ def _sort_term(term, out: Terms) -> None:
         if _sort_rank_m(term, out):
             return
     split = None if deltas or cases else _separate(factors, I, J)
-    if split is not None and split[0].has(I) and split[2].has(J):
-        out.rank_one.append(split)
+    if split is not None and not any(isinstance(f, sp.Sum) and f.has(J) for f in factors):
+        out.rank_one.append(split)  # a_i c b_j: a constant a or b (mean(x), a shift of every entry) is rank one too
         return
     out.dense.append(term)
 

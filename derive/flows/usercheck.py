@@ -78,7 +78,23 @@ def cross_checks(der, dim: int = 16, rows: int = 6, seed: int = 0) -> list:
     base = ident(der.name)
     args = {a: printed[a] for a in _arguments(der)}
     x = rng.normal(size=(rows, dim)) * 0.8
-    return _compare(der.name, ns, base, args, reference, x)
+    out = _compare(der.name, ns, base, args, reference, x)
+    if any("_affine(" in text for text in sources(der)):
+        out += _through_matrix(der.name, ns, base, args, reference, rng.normal(size=(dim + 3, dim)) * 0.8)
+    return out
+
+
+def _through_matrix(name: str, ns: dict, base: str, args: dict, reference, x) -> list:
+    """An affine map on more rows than features goes through its matrix (one product): that path too."""
+    y_ref = reference(x)
+    y = ns[f"{base}_forward"](x, **args)
+    out = [CrossCheck.compare(f"{name}: forward, {len(x)} rows", "through its matrix, against your equations "
+                              "read again with numpy", np.max(np.abs(y - y_ref)) / (1.0 + np.max(np.abs(y_ref))),
+                              1e-12)]
+    if f"{base}_inverse" in ns:
+        out.append(CrossCheck.compare(f"{name}: inverse, {len(x)} rows", "through its matrix: inverse after "
+                                      "forward gives x", np.max(np.abs(ns[f"{base}_inverse"](y, **args) - x)), 1e-8))
+    return out
 
 
 def _arguments(der) -> list:

@@ -605,8 +605,8 @@ def _radial_params(rng, d):
     return dict(x0=rng.normal(size=d), alpha=alpha, beta=beta)
 
 
-def _sylvester_params(rng, d):
-    m = max(1, d // 2)
+def _sylvester_params(rng, d, m=None):
+    m = max(1, d // 2) if m is None else m
     A = rng.normal(size=(d, m))
     B = rng.normal(size=(m, d))
     # spectral norms with product 0.9: x + A tanh(Bx + c) is then invertible
