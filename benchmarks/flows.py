@@ -175,8 +175,12 @@ def main():
         gen = ", ".join("-" if v is None else f"{v:.2f}" for v in row["generic_s"].values())
         print(f"{row['layer']:12s} {row['derive_s']:8.2f} " + " ".join(f"{row['write_out_s'][d]:9.3f}" for d in dims)
               + f"   {gen} (s; '-' = over {limit:g} s)")
+    previous = json.loads((HERE / "flows.json").read_text()) if (HERE / "flows.json").exists() else {}
+    if args.kernels_only:  # keep the scaling table of the last full run
+        table = previous.get("scaling", [])
+    else:
+        (HERE / "flows.json").write_text(json.dumps({**previous, "scaling": table, "quick": args.quick}, indent=1))
     if args.scaling_only:
-        (HERE / "flows.json").write_text(json.dumps({"scaling": table, "quick": args.quick}, indent=1))
         return
     n = 10_000 if args.quick else 100_000
     print(f"\nkernels at d = 256, N = {n}: printed / hand-written numpy (median of repetitions, run alternately; "

@@ -30,7 +30,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 #: the files ``derive all`` writes; an output folder holds nothing else
-OWNED = ("derivations.json", "writeup.tex", "writeup.md", "writeup.html", "derive_numeric.py", "writeup.pdf",
+OWNED = ("derivations.json", "writeup.tex", "writeup.md", "writeup.html", "derive_numeric.py", "derive_torch.py",
+         "writeup.pdf",
          "manifest.json", "catalogue.tex", "catalogue.md", "catalogue.html", "catalogue.pdf")
 #: each PDF of the set and the LaTeX it is compiled from
 PDFS = {"writeup.pdf": "writeup.tex", "catalogue.pdf": "catalogue.tex"}

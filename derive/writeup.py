@@ -29,17 +29,18 @@ def entries_of(opts) -> list:
 
 def render_files(derivations) -> dict[str, str]:
     """Every text output of the set: the sheet's writeup from the sheet's derivations, the catalogue document
-    from the flow layers' (when there are any), and the JSON and numpy module of all of them."""
+    from the flow layers' (when there are any), and the JSON, numpy module and torch module of all of them."""
     from . import catalogue_document
     from .answer import build as build_document
     from .registry import ENTRIES
-    from .render import html, latex, markdown, numpy_module
+    from .render import html, latex, markdown, numpy_module, torch_module
     from .render.jsonout import SCHEMA_VERSION, derivation_dict, dumps
 
     sheet = [d for d in derivations if d.name in ENTRIES]
     layers = [d for d in derivations if d.name not in ENTRIES]
     payload = {"schema_version": SCHEMA_VERSION, "derivations": [derivation_dict(d) for d in derivations]}
-    files = {"derivations.json": dumps(payload), "derive_numeric.py": numpy_module.render_module(derivations)}
+    files = {"derivations.json": dumps(payload), "derive_numeric.py": numpy_module.render_module(derivations),
+             "derive_torch.py": torch_module.render_module(derivations)}
     for stem, doc in [("writeup", build_document(sheet))] + ([("catalogue", catalogue_document.build(layers))]
                                                            if layers else []):
         files.update({f"{stem}.tex": latex.render(doc), f"{stem}.md": markdown.render(doc),

@@ -10,7 +10,8 @@ def coupling_forward(x, F, G, s):
     """y = (y1, y2) of the block."""
     k = x.shape[-1] // 2
     x1, x2 = x[..., :k], x[..., k:]
-    F_val, G_val = F(x2), G(x2)
+    F_val = F(x2)
+    G_val = G(x2)
     y1 = numpy.broadcast_to(F_val + x1*numpy.exp(G_val), x1.shape)
     y2 = numpy.broadcast_to(x2*numpy.exp(s), x2.shape)
     return numpy.concatenate([y1, y2], axis=-1)
@@ -21,17 +22,40 @@ def coupling_inverse(y, F, G, s):
     k = y.shape[-1] // 2
     y1, y2 = y[..., :k], y[..., k:]
     x2 = numpy.broadcast_to(y2*numpy.exp(-s), y2.shape)
-    F_val, G_val = F(x2), G(x2)
+    F_val = F(x2)
+    G_val = G(x2)
     x1 = numpy.broadcast_to((-F_val + y1)*numpy.exp(-G_val), y1.shape)
     return numpy.concatenate([x1, x2], axis=-1)
 
 
 def coupling_logdet(x, F, G, s):
-    """log|det dy/dx|, a sum of logs (no product of exponentials)."""
+    """log|det dy/dx|, a sum of logs (no product of exponentials); calls only the conditioners it uses."""
     k = x.shape[-1] // 2
     x1, x2 = x[..., :k], x[..., k:]
-    F_val, G_val = F(x2), G(x2)
-    return numpy.sum(numpy.broadcast_to(G_val, x2.shape), axis=-1) + numpy.sum(numpy.broadcast_to(s, x2.shape), axis=-1)
+    G_val = G(x2)
+    return numpy.sum(numpy.broadcast_to(numpy.asarray(G_val, x2.dtype), x2.shape), axis=-1) + numpy.sum(numpy.broadcast_to(numpy.asarray(s, x2.dtype), x2.shape[-1:]), axis=-1)
+
+
+def coupling_forward_and_logdet(x, F, G, s):
+    """(y, log|det dy/dx|), each conditioner called once for both."""
+    k = x.shape[-1] // 2
+    x1, x2 = x[..., :k], x[..., k:]
+    F_val = F(x2)
+    G_val = G(x2)
+    y1 = numpy.broadcast_to(F_val + x1*numpy.exp(G_val), x1.shape)
+    y2 = numpy.broadcast_to(x2*numpy.exp(s), x2.shape)
+    return numpy.concatenate([y1, y2], axis=-1), numpy.sum(numpy.broadcast_to(numpy.asarray(G_val, x2.dtype), x2.shape), axis=-1) + numpy.sum(numpy.broadcast_to(numpy.asarray(s, x2.dtype), x2.shape[-1:]), axis=-1)
+
+
+def coupling_inverse_and_logdet(y, F, G, s):
+    """(x, log|det dx/dy|) = (x, -log|det dy/dx| at that x), each conditioner called once for both."""
+    k = y.shape[-1] // 2
+    y1, y2 = y[..., :k], y[..., k:]
+    x2 = numpy.broadcast_to(y2*numpy.exp(-s), y2.shape)
+    F_val = F(x2)
+    G_val = G(x2)
+    x1 = numpy.broadcast_to((-F_val + y1)*numpy.exp(-G_val), y1.shape)
+    return numpy.concatenate([x1, x2], axis=-1), -(numpy.sum(numpy.broadcast_to(numpy.asarray(G_val, x2.dtype), x2.shape), axis=-1) + numpy.sum(numpy.broadcast_to(numpy.asarray(s, x2.dtype), x2.shape[-1:]), axis=-1))
 
 
 def kl_gaussian_standard(mu, sigma):
@@ -62,12 +86,20 @@ def _softplus(z):
 
 def _logcosh(z):
     a = np.abs(z)
-    return a + np.log1p(np.exp(-2.0 * a)) - np.log(2.0)
+    return a + np.log1p(np.exp(-2.0 * a)) - 0.6931471805599453
 
 
 def _batch(value, x, axes=1):
-    """A log-determinant as one value per batch entry."""
+    """A log-determinant as one value per batch entry, in x's floating dtype."""
+    value = np.asarray(value)
+    if value.dtype.kind != "f":
+        value = value.astype(x.dtype if x.dtype.kind == "f" else float)
     return np.broadcast_to(value, np.shape(x)[:np.ndim(x) - axes]).copy()
+
+
+def _positions(total, x):
+    """A log-determinant summed over the H·W positions of an image (axes -3, -2 of x)."""
+    return _batch(total.sum(axis=(-2, -1)) if np.ndim(total) > np.ndim(x) - 3 else total, x, 3)
 
 
 def _row(x):
@@ -109,6 +141,12 @@ def affine_forward_and_logdet(x, a, b):
     return ((a * x) + b), _batch(np.sum(np.log(np.abs(a)), axis=-1), x)
 
 
+def affine_inverse_and_logdet(y, a, b):
+    d = y.shape[-1]
+    x = ((a) ** (-1) * ((-1 * b) + y))
+    return x, -_batch(np.sum(np.log(np.abs(a)), axis=-1), y)
+
+
 def exp_forward(x):
     d = x.shape[-1]
     return np.exp(x)
@@ -130,6 +168,12 @@ def exp_forward_and_logdet(x):
     return np.exp(x), _batch(np.sum(x, axis=-1), x)
 
 
+def exp_inverse_and_logdet(y):
+    d = y.shape[-1]
+    x = np.log(y)
+    return x, -_batch(np.sum(x, axis=-1), y)
+
+
 def softplus_forward(x):
     d = x.shape[-1]
     return np.log((1 + np.exp(x)))
@@ -149,6 +193,12 @@ def softplus_inverse(y):
 def softplus_forward_and_logdet(x):
     d = x.shape[-1]
     return np.log((1 + np.exp(x))), _batch(((-1 * np.sum(_softplus(x), axis=-1)) + np.sum(x, axis=-1)), x)
+
+
+def softplus_inverse_and_logdet(y):
+    d = y.shape[-1]
+    x = np.log((-1 + np.exp(y)))
+    return x, -_batch(((-1 * np.sum(_softplus(x), axis=-1)) + np.sum(x, axis=-1)), y)
 
 
 def sigmoid_forward(x):
@@ -173,6 +223,12 @@ def sigmoid_forward_and_logdet(x):
     return ((1 + np.exp(_e0))) ** (-1), _batch(((-1 * np.sum(x, axis=-1)) + (-2 * np.sum(_softplus(_e0), axis=-1))), x)
 
 
+def sigmoid_inverse_and_logdet(y):
+    d = y.shape[-1]
+    x = (-1 * np.log((-1 + (y) ** (-1))))
+    return x, -_batch(((-1 * np.sum(x, axis=-1)) + (-2 * np.sum(_softplus((-1 * x)), axis=-1))), y)
+
+
 def tanh_forward(x):
     d = x.shape[-1]
     return np.tanh(x)
@@ -194,6 +250,12 @@ def tanh_forward_and_logdet(x):
     return np.tanh(x), _batch((-2 * np.sum(_logcosh(x), axis=-1)), x)
 
 
+def tanh_inverse_and_logdet(y):
+    d = y.shape[-1]
+    x = np.arctanh(y)
+    return x, -_batch((-2 * np.sum(_logcosh(x), axis=-1)), y)
+
+
 def arcsinh_forward(x):
     d = x.shape[-1]
     return np.arcsinh(x)
@@ -213,6 +275,12 @@ def arcsinh_inverse(y):
 def arcsinh_forward_and_logdet(x):
     d = x.shape[-1]
     return np.arcsinh(x), _batch((-0.5 * np.sum(np.log((1 + (x) ** (2))), axis=-1)), x)
+
+
+def arcsinh_inverse_and_logdet(y):
+    d = y.shape[-1]
+    x = np.sinh(y)
+    return x, -_batch((-0.5 * np.sum(np.log((1 + (x) ** (2))), axis=-1)), y)
 
 
 def sinh_arcsinh_forward(x, epsilon, delta):
@@ -239,6 +307,12 @@ def sinh_arcsinh_forward_and_logdet(x, epsilon, delta):
     return np.sinh(_e2), _batch(((-0.5 * np.sum(np.log((1 + (x) ** (2))), axis=-1)) + np.sum(np.log(np.abs(delta)), axis=-1) + np.sum(np.log(np.cosh(_e2)), axis=-1)), x)
 
 
+def sinh_arcsinh_inverse_and_logdet(y, epsilon, delta):
+    d = y.shape[-1]
+    x = np.sinh(((delta) ** (-1) * (epsilon + np.arcsinh(y))))
+    return x, -_batch(((-0.5 * np.sum(np.log((1 + (x) ** (2))), axis=-1)) + np.sum(np.log(np.abs(delta)), axis=-1) + np.sum(np.log(np.cosh(((-1 * epsilon) + (delta * np.arcsinh(x))))), axis=-1)), y)
+
+
 def actnorm_forward(x, b, ell):
     d = x.shape[-1]
     return ((b + x) * np.exp(ell))
@@ -258,6 +332,12 @@ def actnorm_inverse(y, b, ell):
 def actnorm_forward_and_logdet(x, b, ell):
     d = x.shape[-1]
     return ((b + x) * np.exp(ell)), _batch(np.sum(ell, axis=-1), x)
+
+
+def actnorm_inverse_and_logdet(y, b, ell):
+    d = y.shape[-1]
+    x = ((-1 * b) + (y * np.exp((-1 * ell))))
+    return x, -_batch(np.sum(ell, axis=-1), y)
 
 
 def nice_forward(x, F):
@@ -287,6 +367,15 @@ def nice_forward_and_logdet(x, F):
     x_1, x_2 = x[..., :k], x[..., k:]
     _F_x_2 = F(x_2)
     return np.concatenate([(_F_x_2 + x_1), x_2], axis=-1), _batch(0, x)
+
+
+def nice_inverse_and_logdet(y, F):
+    k = y.shape[-1] // 2
+    y_1, y_2 = y[..., :k], y[..., k:]
+    x_2 = y_2
+    _F_x_2 = F(x_2)
+    x_1 = ((-1 * _F_x_2) + y_1)
+    return np.concatenate([x_1, x_2], axis=-1), -_batch(0, y)
 
 
 def realnvp_forward(x, F, G):
@@ -320,6 +409,16 @@ def realnvp_forward_and_logdet(x, F, G):
     _G_x_2 = G(x_2)
     _F_x_2 = F(x_2)
     return np.concatenate([((x_1 * np.exp(_G_x_2)) + _F_x_2), x_2], axis=-1), _batch(np.sum(_G_x_2, axis=-1), x)
+
+
+def realnvp_inverse_and_logdet(y, F, G):
+    k = y.shape[-1] // 2
+    y_1, y_2 = y[..., :k], y[..., k:]
+    x_2 = y_2
+    _F_x_2 = F(x_2)
+    _G_x_2 = G(x_2)
+    x_1 = (((-1 * _F_x_2) + y_1) * np.exp((-1 * _G_x_2)))
+    return np.concatenate([x_1, x_2], axis=-1), -_batch(np.sum(_G_x_2, axis=-1), y)
 
 
 def glow_forward(x, F, G):
@@ -357,6 +456,16 @@ def glow_forward_and_logdet(x, F, G):
     return np.concatenate([(((1 + np.exp(_e1))) ** (-1) * (_F_x_2 + x_1)), x_2], axis=-1), _batch((-1 * np.sum(_softplus(_e1), axis=-1)), x)
 
 
+def glow_inverse_and_logdet(y, F, G):
+    k = y.shape[-1] // 2
+    y_1, y_2 = y[..., :k], y[..., k:]
+    x_2 = y_2
+    _F_x_2 = F(x_2)
+    _G_x_2 = G(x_2)
+    x_1 = ((-1 * _F_x_2) + ((1 + np.exp((-2 + (-1 * _G_x_2)))) * y_1))
+    return np.concatenate([x_1, x_2], axis=-1), -_batch((-1 * np.sum(_softplus((-2 + (-1 * _G_x_2))), axis=-1)), y)
+
+
 def seed_forward(x, s, F, G):
     k = x.shape[-1] // 2
     x_1, x_2 = x[..., :k], x[..., k:]
@@ -390,6 +499,16 @@ def seed_forward_and_logdet(x, s, F, G):
     return np.concatenate([((x_1 * np.exp(_G_x_2)) + _F_x_2), (x_2 * np.exp(s))], axis=-1), _batch((np.sum(_G_x_2, axis=-1) + np.sum(s, axis=-1)), x)
 
 
+def seed_inverse_and_logdet(y, s, F, G):
+    k = y.shape[-1] // 2
+    y_1, y_2 = y[..., :k], y[..., k:]
+    x_2 = (y_2 * np.exp((-1 * s)))
+    _F_x_2 = F(x_2)
+    _G_x_2 = G(x_2)
+    x_1 = (((-1 * _F_x_2) + y_1) * np.exp((-1 * _G_x_2)))
+    return np.concatenate([x_1, x_2], axis=-1), -_batch((np.sum(_G_x_2, axis=-1) + np.sum(s, axis=-1)), y)
+
+
 def scaled_nice_forward(x, s, F):
     k = x.shape[-1] // 2
     x_1, x_2 = x[..., :k], x[..., k:]
@@ -417,6 +536,15 @@ def scaled_nice_forward_and_logdet(x, s, F):
     x_1, x_2 = x[..., :k], x[..., k:]
     _F_x_2 = F(x_2)
     return np.concatenate([(_F_x_2 + x_1), (x_2 * np.exp(s))], axis=-1), _batch(np.sum(s, axis=-1), x)
+
+
+def scaled_nice_inverse_and_logdet(y, s, F):
+    k = y.shape[-1] // 2
+    y_1, y_2 = y[..., :k], y[..., k:]
+    x_2 = (y_2 * np.exp((-1 * s)))
+    _F_x_2 = F(x_2)
+    x_1 = ((-1 * _F_x_2) + y_1)
+    return np.concatenate([x_1, x_2], axis=-1), -_batch(np.sum(s, axis=-1), y)
 
 
 def gin_forward(x, F, G):
@@ -451,6 +579,16 @@ def gin_forward_and_logdet(x, F, G):
     return np.concatenate([((x_1 * np.exp((((-1 * (k) ** (-1) * np.sum(_G_x_2, axis=-1)))[..., None] + _G_x_2))) + _F_x_2), x_2], axis=-1), _batch(0, x)
 
 
+def gin_inverse_and_logdet(y, F, G):
+    k = y.shape[-1] // 2
+    y_1, y_2 = y[..., :k], y[..., k:]
+    x_2 = y_2
+    _F_x_2 = F(x_2)
+    _G_x_2 = G(x_2)
+    x_1 = (((-1 * _F_x_2) + y_1) * np.exp(((-1 * _G_x_2) + (((k) ** (-1) * np.sum(_G_x_2, axis=-1)))[..., None])))
+    return np.concatenate([x_1, x_2], axis=-1), -_batch(0, y)
+
+
 def maf_forward(x, mu, alpha):
     d = x.shape[-1]
     _mu_x = mu(x)
@@ -477,6 +615,15 @@ def maf_forward_and_logdet(x, mu, alpha):
     _mu_x = mu(x)
     _alpha_x = alpha(x)
     return (((-1 * _mu_x) + x) * np.exp((-1 * _alpha_x))), _batch((-1 * np.sum(_alpha_x, axis=-1)), x)
+
+
+def maf_inverse_and_logdet(y, mu, alpha):
+    d = y.shape[-1]
+    x = np.zeros_like(y)
+    for t in range(x.shape[-1]):
+        x[..., t] = ((y[..., t] * np.exp(alpha(x)[..., t])) + mu(x)[..., t])
+    _alpha_x = alpha(x)
+    return x, -_batch((-1 * np.sum(_alpha_x, axis=-1)), y)
 
 
 def iaf_forward(x, m, s):
@@ -513,6 +660,15 @@ def iaf_forward_and_logdet(x, m, s):
     _e3 = (_e2) ** (-1)
     _m_x = m(x)
     return ((_e3 * x) + ((1 + (-1 * _e3)) * _m_x)), _batch((-1 * np.sum(_softplus(_e0), axis=-1)), x)
+
+
+def iaf_inverse_and_logdet(y, m, s):
+    d = y.shape[-1]
+    x = np.zeros_like(y)
+    for t in range(x.shape[-1]):
+        x[..., t] = ((1 + np.exp((-1 * s(x)[..., t]))) * ((-1 * (1 + (-1 * ((1 + np.exp((-1 * s(x)[..., t])))) ** (-1))) * m(x)[..., t]) + y[..., t]))
+    _s_x = s(x)
+    return x, -_batch((-1 * np.sum(_softplus((-1 * _s_x)), axis=-1)), y)
 
 
 def planar_forward(x, u, w, b):
@@ -560,7 +716,7 @@ def sylvester_forward(x, A, B, c):
 
 def sylvester_logdet(x, A, B, c):
     d = x.shape[-1]
-    return _batch(np.linalg.slogdet(((((1 + (-1 * (np.tanh((c + (x @ B.T)))) ** (2))))[..., :, None] * np.einsum('bc,ac->ab', np.transpose(A, [1, 0]), B, optimize=True)) + np.eye(c.shape[0])))[1], x)
+    return _batch(np.linalg.slogdet(((((1 + (-1 * (np.tanh((c + (x @ B.T)))) ** (2))))[..., :, None] * np.einsum('bc,ac->ab', np.transpose(A, [1, 0]), B, optimize=True)) + np.eye(c.shape[0], dtype=bool)))[1], x)
 
 
 def sylvester_forward_and_logdet(x, A, B, c):
@@ -568,7 +724,7 @@ def sylvester_forward_and_logdet(x, A, B, c):
     _e0 = (x @ B.T)
     _e1 = (c + _e0)
     _e2 = np.tanh(_e1)
-    return (x + (_e2 @ A.T)), _batch(np.linalg.slogdet(((((1 + (-1 * (_e2) ** (2))))[..., :, None] * np.einsum('bc,ac->ab', np.transpose(A, [1, 0]), B, optimize=True)) + np.eye(c.shape[0])))[1], x)
+    return (x + (_e2 @ A.T)), _batch(np.linalg.slogdet(((((1 + (-1 * (_e2) ** (2))))[..., :, None] * np.einsum('bc,ac->ab', np.transpose(A, [1, 0]), B, optimize=True)) + np.eye(c.shape[0], dtype=bool)))[1], x)
 
 
 def householder_forward(x, v):
@@ -592,6 +748,12 @@ def householder_forward_and_logdet(x, v):
     return ((-2 * (np.sum((v) ** (2), axis=-1)) ** (-1) * v * ((x @ v))[..., None]) + x), _batch(0, x)
 
 
+def householder_inverse_and_logdet(y, v):
+    d = y.shape[-1]
+    x = ((-2 * (np.sum((v) ** (2), axis=-1)) ** (-1) * v * ((y @ v))[..., None]) + y)
+    return x, -_batch(0, y)
+
+
 def reverse_forward(x):
     d = x.shape[-1]
     return x[..., ::-1]
@@ -613,9 +775,15 @@ def reverse_forward_and_logdet(x):
     return x[..., ::-1], _batch(0, x)
 
 
+def reverse_inverse_and_logdet(y):
+    d = y.shape[-1]
+    x = y[..., ::-1]
+    return x, -_batch(0, y)
+
+
 def _upper_forward(x, s, U):
     d = x.shape[-1]
-    return ((s * x) + (x @ (U * np.tri(d, d, -1).T).T))
+    return ((s * x) + (x @ (U * np.tri(d, d, -1, dtype=bool).T).T))
 
 
 def upper_forward(x, s, U):
@@ -643,9 +811,13 @@ def upper_forward_and_logdet(x, s, U):
     return upper_forward(x, s, U), upper_logdet(x, s, U)
 
 
+def upper_inverse_and_logdet(y, s, U):
+    return upper_inverse(y, s, U), -upper_logdet(y, s, U)
+
+
 def _unit_lower_forward(x, L):
     d = x.shape[-1]
-    return (x + (x @ (L * np.tri(d, d, -1)).T))
+    return (x + (x @ (L * np.tri(d, d, -1, dtype=bool)).T))
 
 
 def unit_lower_forward(x, L):
@@ -673,6 +845,10 @@ def unit_lower_forward_and_logdet(x, L):
     return unit_lower_forward(x, L), unit_lower_logdet(x, L)
 
 
+def unit_lower_inverse_and_logdet(y, L):
+    return unit_lower_inverse(y, L), -unit_lower_logdet(y, L)
+
+
 def lu_linear_forward(x, s, U, L):
     h = x
     h = _affine(lambda z: reverse_forward(unit_lower_forward(upper_forward(z, s, U), L)), h)
@@ -691,6 +867,11 @@ def lu_linear_inverse(y, s, U, L):
     h = y
     h = _affine(lambda z: upper_inverse(unit_lower_inverse(reverse_inverse(z), L), s, U), h)
     return h
+
+
+def lu_linear_inverse_and_logdet(y, s, U, L):
+    x = lu_linear_inverse(y, s, U, L)
+    return x, -lu_linear_logdet(x, s, U, L)
 
 
 def lu_linear_forward_and_logdet(x, s, U, L):
@@ -713,7 +894,7 @@ def conv1x1_logdet(x, s, U, L):
     total = total + upper_logdet(h, s, U)
     total = total + unit_lower_logdet(h, L)
     total = total + reverse_logdet(h)
-    return _batch(total.sum(axis=(-2, -1)) if np.ndim(total) > np.ndim(x) - 3 else total, x, 3)
+    return _positions(total, x)
 
 
 def conv1x1_inverse(y, s, U, L):
@@ -722,13 +903,18 @@ def conv1x1_inverse(y, s, U, L):
     return h
 
 
+def conv1x1_inverse_and_logdet(y, s, U, L):
+    x = conv1x1_inverse(y, s, U, L)
+    return x, -conv1x1_logdet(x, s, U, L)
+
+
 def conv1x1_forward_and_logdet(x, s, U, L):
     h, total = x, 0.0
     total = total + upper_logdet(h, s, U)
     total = total + unit_lower_logdet(h, L)
     total = total + reverse_logdet(h)
     h = _affine(lambda z: reverse_forward(unit_lower_forward(upper_forward(z, s, U), L)), h)
-    return h, _batch(total.sum(axis=(-2, -1)) if np.ndim(total) > np.ndim(x) - 3 else total, x, 3)
+    return h, _positions(total, x)
 
 
 def glow_step_forward(x, b, ell, s, U, L, F, G):
@@ -754,6 +940,11 @@ def glow_step_inverse(y, b, ell, s, U, L, F, G):
     h = glow_inverse(h, F, G)
     h = _affine(lambda z: actnorm_inverse(upper_inverse(unit_lower_inverse(reverse_inverse(z), L), s, U), b, ell), h)
     return h
+
+
+def glow_step_inverse_and_logdet(y, b, ell, s, U, L, F, G):
+    x = glow_step_inverse(y, b, ell, s, U, L, F, G)
+    return x, -glow_step_logdet(x, b, ell, s, U, L, F, G)
 
 
 def glow_step_forward_and_logdet(x, b, ell, s, U, L, F, G):

@@ -234,3 +234,48 @@ def test_the_sylvester_condition_is_what_numpy_shows():
     ts = np.linspace(0.1, 3, 3000)
     t_star = ts[np.argmin(np.abs(f(ts)))]
     assert abs(f(t_star)) < 1e-3 and abs(f(0.0)) == 0.0 and t_star > 1
+
+
+# ---- float32 in, float32 out -----------------------------------------------------------------------------
+
+
+def _float32_case(name, d=8, rows=6, seed=4):
+    from derive.flows.crosscheck import RENAME
+    from derive.numeric import flow_reference as ref
+
+    ref_name = name.replace("-", "_")
+    rng = np.random.default_rng(seed)
+    params = ref.LAYERS[ref_name](rng, d if ref_name != "conv1x1" else 4)
+    mine = {RENAME.get(k, k): v for k, v in params.items()}
+    x = rng.normal(size=(rows, d) if ref_name != "conv1x1" else (rows, 2, 3, 4)) * 0.8
+
+    def single(v):
+        if callable(v):
+            return lambda z: v(z.astype(np.float64)).astype(np.float32)
+        return np.asarray(v, dtype=np.float32)
+
+    return mine, {k: single(v) for k, v in mine.items()}, x
+
+
+@pytest.mark.parametrize("name", [n if n in FAST + ("lu-linear", "planar") else pytest.param(n, marks=pytest.mark.slow)
+                                  for n in flows.names()])
+def test_printed_numpy_keeps_float32(name):
+    """float32 input, parameters and networks: every printed function returns float32, within float32
+    tolerances of the float64 values."""
+    from derive.flows.crosscheck import sources
+    from derive.flows.numeric import ident, namespace
+
+    ns = namespace(sources(flows.derive(name)))
+    mine, single, x = _float32_case(name)
+    base = ident(name)
+    y64, ld64 = ns[f"{base}_forward_and_logdet"](x, **mine)
+    y32, ld32 = ns[f"{base}_forward_and_logdet"](x.astype(np.float32), **single)
+    assert y32.dtype == np.float32 and ld32.dtype == np.float32, (y32.dtype, ld32.dtype)
+    assert np.max(np.abs(y32 - y64)) < 1e-5 * (1 + np.max(np.abs(y64)))
+    assert np.max(np.abs(ld32 - ld64)) < 1e-4 * (1 + np.max(np.abs(ld64)))
+    for fn in ("logdet", "forward"):
+        assert ns[f"{base}_{fn}"](x.astype(np.float32), **single).dtype == np.float32, fn
+    if f"{base}_inverse_and_logdet" in ns:
+        back, ld_inv = ns[f"{base}_inverse_and_logdet"](y32, **single)
+        assert back.dtype == np.float32 and ld_inv.dtype == np.float32
+        assert np.max(np.abs(back - x)) < 1e-3

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SET = {"derivations.json", "writeup.tex", "writeup.md", "writeup.html", "derive_numeric.py", "manifest.json"}
+SET = {"derivations.json", "writeup.tex", "writeup.md", "writeup.html", "derive_numeric.py", "derive_torch.py",
+       "manifest.json"}
 
 
 def derive(*args, env=None, timeout=600, **kwargs):

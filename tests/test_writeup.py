@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-TEXT_FILES = ("derivations.json", "writeup.tex", "writeup.md", "writeup.html", "derive_numeric.py")
+TEXT_FILES = ("derivations.json", "writeup.tex", "writeup.md", "writeup.html", "derive_numeric.py", "derive_torch.py")
 
 
 def run(*args, cwd=None):
@@ -90,6 +90,67 @@ def test_generated_module_runs_without_derive_or_sympy(two_runs, coupling):
     _, ld = reference.slogdet(reference.fd_jacobian(lambda v: reference.reference_forward("seed", v, F, G, s), x))
     np.testing.assert_allclose(np.array(out["ld"]), ld, atol=1e-8)
     assert abs(out["kl"] - (0.5 * (1 + 4 - 1) - np.log(2))) < 1e-12   # by hand
+
+
+def _module(folder):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"dn_{abs(hash(str(folder)))}", folder / "derive_numeric.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+class Counted:
+    """A conditioner that counts its calls (and may refuse to be called at all)."""
+
+    def __init__(self, fn, refuse=False):
+        self.fn, self.refuse, self.calls = fn, refuse, 0
+
+    def __call__(self, v):
+        if self.refuse:
+            raise AssertionError("this conditioner must not be called")
+        self.calls += 1
+        return self.fn(v)
+
+
+def test_the_coupling_functions_call_only_the_conditioners_they_use(two_runs):
+    """log|det| = Σ G_i + Σ s_i never uses F: coupling_logdet must not call it; the fused calls run each
+    conditioner once and give what the separate calls give; inverse_and_logdet gives −log|det| at x."""
+    dn = _module(two_runs[0])
+    rng = np.random.default_rng(7)
+    W, s = rng.normal(size=(4, 4)), rng.normal(size=4)
+    F, G = (lambda v: np.tanh(v @ W.T)), (lambda v: np.sin(v @ W) + 0.2)
+    x = rng.normal(size=(6, 8))
+    ld = dn.coupling_logdet(x, Counted(F, refuse=True), G, s)
+    np.testing.assert_allclose(ld, G(x[:, 4:]).sum(axis=1) + s.sum(), rtol=1e-13)  # by hand: Σ G_i(x2) + Σ s_i
+    cf, cg = Counted(F), Counted(G)
+    y, ld2 = dn.coupling_forward_and_logdet(x, cf, cg, s)
+    assert (cf.calls, cg.calls) == (1, 1)
+    np.testing.assert_allclose(y, dn.coupling_forward(x, F, G, s), rtol=1e-15)
+    np.testing.assert_allclose(ld2, ld, rtol=1e-15)
+    cf, cg = Counted(F), Counted(G)
+    back, ld_inv = dn.coupling_inverse_and_logdet(y, cf, cg, s)
+    assert (cf.calls, cg.calls) == (1, 1)
+    np.testing.assert_allclose(back, x, atol=1e-12)
+    np.testing.assert_allclose(ld_inv, -ld, rtol=1e-13)
+
+
+def test_the_coupling_functions_keep_float32(two_runs):
+    """float32 in (x, s and the conditioners' outputs), float32 out, close to the float64 values."""
+    dn = _module(two_runs[0])
+    rng = np.random.default_rng(8)
+    W, s = rng.normal(size=(16, 16)) * 0.3, rng.normal(size=16) * 0.3
+    F, G = (lambda v: np.tanh(v @ W.T.astype(v.dtype))), (lambda v: np.sin(v @ W.astype(v.dtype)))
+    x = rng.normal(size=(50, 32))
+    y64, ld64 = dn.coupling_forward_and_logdet(x, F, G, s)
+    y32, ld32 = dn.coupling_forward_and_logdet(x.astype(np.float32), F, G, s.astype(np.float32))
+    assert y32.dtype == np.float32 and ld32.dtype == np.float32
+    np.testing.assert_allclose(y32, y64, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(ld32, ld64, rtol=1e-5, atol=1e-4)
+    back, ld_inv = dn.coupling_inverse_and_logdet(y32, F, G, s.astype(np.float32))
+    assert back.dtype == np.float32 and ld_inv.dtype == np.float32
+    np.testing.assert_allclose(back, x, atol=1e-4)
 
 
 @pytest.mark.slow

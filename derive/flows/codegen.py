@@ -47,8 +47,9 @@ class Printer:
     i, or None when i is an axis.
     """
 
-    def __init__(self, names: dict, sizes: dict, scalar: str | None = None):
+    def __init__(self, names: dict, sizes: dict, scalar: str | None = None, lib=None):
         self.names, self.sizes, self.scalar = names, sizes, scalar
+        self.lib = lib or Numpy()
 
     # -- alignment -------------------------------------------------------------------------
     def align(self, c: Code, axes: tuple, batch: bool) -> str:
@@ -61,8 +62,8 @@ class Printer:
         if list(c.axes) != present:
             perm = [c.axes.index(a) for a in present]
             n = len(perm)
-            text = (f"np.moveaxis({text}, {list(range(-n, 0))}, {[-n + p for p in perm]})" if c.batch
-                    else f"np.transpose({text}, {perm})")
+            text = (self.lib.moveaxis(text, list(range(-n, 0)), [-n + p for p in perm]) if c.batch
+                    else self.lib.transpose(text, perm))
         if len(present) == len(axes):
             return text
         slots = ", ".join(":" if a in c.axes else "None" for a in axes)
@@ -81,15 +82,16 @@ class Printer:
     plain: dict = {}
     shared: dict = {}
 
-    def print_all(self, exprs: list) -> list:
-        """Print ``exprs`` (one function's expressions) with every repeated array expression computed once."""
+    def print_all(self, exprs: list, known=None) -> list:
+        """Print ``exprs`` (one function's expressions) with every repeated array expression computed once;
+        ``known`` (code -> variable) holds what the function computed before them."""
         from collections import Counter
 
-        self.counts, self.plain, self.hoisted = Counter(), {}, {}
+        self.counts, self.plain, self.hoisted = Counter(), {}, dict(known or {})
         for e in exprs:
             self(e)
         self.shared = {text: None for text, n in self.counts.items() if n > 1}
-        self.counts, self.hoisted = None, {}
+        self.counts, self.hoisted = None, dict(known or {})
         return [self(e) for e in exprs]
 
     def __call__(self, expr) -> Code:
@@ -105,7 +107,8 @@ class Printer:
         if text not in self.shared:
             return code
         if self.shared[text] is None:
-            self.shared[text] = f"_e{sum(v is not None for v in self.shared.values())}"
+            self.shared[text] = self.hoisted.get(code.text) or \
+                f"_e{sum(v.startswith('_e') for v in self.hoisted.values())}"
             self.hoisted[code.text] = self.shared[text]
         return Code(self.shared[text], code.axes, code.batch)
 
@@ -118,9 +121,9 @@ class Printer:
             return self._component(expr)
         if isinstance(expr, Prefix):
             return self._component(expr)
-        if isinstance(expr, sp.Function) and type(expr).__name__ in FUNCTIONS:
+        if isinstance(expr, sp.Function) and type(expr).__name__ in self.lib.functions:
             inner = self(expr.args[0])
-            return Code(f"{FUNCTIONS[type(expr).__name__]}({inner.text})", inner.axes, inner.batch)
+            return Code(f"{self.lib.functions[type(expr).__name__]}({inner.text})", inner.axes, inner.batch)
         if expr.is_Number or expr is sp.pi:
             return Code(repr(float(expr)) if not expr.is_Integer else str(int(expr)))
         raise Unsupported(f"no numpy form for {type(expr).__name__}: {expr}")
@@ -150,7 +153,7 @@ class Printer:
     def _Pow(self, expr):
         base = self(expr.base)
         if expr.exp == sp.Rational(1, 2):
-            return Code(f"np.sqrt({base.text})", base.axes, base.batch)
+            return Code(f"{self.lib.functions['sqrt']}({base.text})", base.axes, base.batch)
         exp = self(expr.exp)
         if exp.axes:
             raise Unsupported("an exponent that depends on an index")
@@ -158,22 +161,22 @@ class Printer:
 
     def _exp(self, expr):
         inner = self(expr.args[0])
-        return Code(f"np.exp({inner.text})", inner.axes, inner.batch)
+        return Code(f"{self.lib.functions['exp']}({inner.text})", inner.axes, inner.batch)
 
     def _log(self, expr):
         arg = expr.args[0]
         if isinstance(arg, sp.Abs) and isinstance(arg.args[0], Det):
             table = arg.args[0].args[0]
             matrix = self.align(self(table.args[0]), (table.args[1], table.args[2]), True)
-            return Code(f"np.linalg.slogdet({matrix})[1]", (), True)
+            return Code(f"{self.lib.functions['slogdet']}({matrix})[1]", (), True)
         inner = self(expr.args[0])
-        return Code(f"np.log({inner.text})", inner.axes, inner.batch)
+        return Code(f"{self.lib.functions['log']}({inner.text})", inner.axes, inner.batch)
 
     def _KroneckerDelta(self, expr):
         a, b = expr.args
         if {a, b} == {R, S} or {a, b} == {I, J}:
             size = self.sizes[self._size_of(a)]
-            return Code(f"np.eye({size})", tuple(sorted((a, b), key=_rank)))
+            return Code(self.lib.eye(size), tuple(sorted((a, b), key=_rank)))
         raise Unsupported(f"Kronecker delta {expr}")
 
     def _size_of(self, index):
@@ -192,7 +195,7 @@ class Printer:
                 picks.append(self._shifted(idx))
                 axes.append(next(iter(idx.free_symbols & {I, J, K, R, S})))
         batch = expr.base in self.batched
-        text = base if all(p == ":" for p in picks) else f"{base}[{'..., ' if batch else ''}{', '.join(picks)}]"
+        text = self.lib.index(base, picks, batch)
         code = Code(text, tuple(axes), batch)
         ordered = tuple(sorted(axes, key=_rank))
         return Code(self.align(code, ordered, batch), ordered, batch) if ordered != tuple(axes) else code
@@ -237,9 +240,9 @@ class Printer:
             return None
         n = self.sizes[size]
         if lo == 1 and hi == I - 1:
-            text = f"(np.arange({n}) < {self.scalar})" if self.scalar else f"np.tri({n}, {n}, -1)"
+            text = f"({self.lib.arange(n)} < {self.scalar})" if self.scalar else self.lib.tri(n)
         elif lo == I + 1 and hi == size:
-            text = f"(np.arange({n}) > {self.scalar})" if self.scalar else f"np.tri({n}, {n}, -1).T"
+            text = f"({self.lib.arange(n)} > {self.scalar})" if self.scalar else f"{self.lib.tri(n)}.T"
         else:
             raise Unsupported(f"sum limits {lo}..{hi}")
         return Code(text, (v,) if self.scalar else (I, v))
@@ -261,10 +264,10 @@ class Printer:
         out_axes = tuple(a for a in axes if a != v)
         out = ("..." if batch else "") + "".join(letters[a] for a in out_axes)
         if len(factors) == 1 and out == ("..." if batch else "") + "".join(letters[a] for a in factors[0].axes if a != v):
-            return Code(f"np.sum({factors[0].text}, axis={factors[0].axes.index(v) - len(factors[0].axes)})",
+            return Code(self.lib.sum(factors[0].text, factors[0].axes.index(v) - len(factors[0].axes)),
                         out_axes, batch)
         args = ", ".join(f.text for f in factors)
-        return Code(f"np.einsum('{','.join(subs)}->{out}', {args}, optimize=True)", out_axes, batch)
+        return Code(self.lib.einsum(f"{','.join(subs)}->{out}", args), out_axes, batch)
 
     def _matmul(self, factors, v):
         """x @ M for one batch factor over v alone and parameter factors over v and at most one other axis."""
@@ -289,13 +292,95 @@ class Printer:
         table = expr.args[0]
         entry, r, s, m = table.args
         inner = self(entry)
-        return Code(f"np.linalg.det({self.align(inner, (R, S), True)})", (), True)
+        return Code(f"{self.lib.functions['det']}({self.align(inner, (R, S), True)})", (), True)
 
     def _Abs(self, expr):
         inner = self(expr.args[0])
-        return Code(f"np.abs({inner.text})", inner.axes, inner.batch)
+        return Code(f"{self.lib.functions['abs']}({inner.text})", inner.axes, inner.batch)
 
 
-FUNCTIONS = {"tanh": "np.tanh", "sinh": "np.sinh", "cosh": "np.cosh", "asinh": "np.arcsinh", "atanh": "np.arctanh",
-             "sqrt": "np.sqrt", "sign": "np.sign", "sin": "np.sin", "cos": "np.cos", "sigmoid": "_sigmoid", "logcosh": "_logcosh",
-             "softplus": "_softplus"}
+class Numpy:
+    """The array library the printed code calls: numpy (see :class:`Torch` for the other)."""
+
+    functions = {"tanh": "np.tanh", "sinh": "np.sinh", "cosh": "np.cosh", "asinh": "np.arcsinh",
+                 "atanh": "np.arctanh", "sqrt": "np.sqrt", "sign": "np.sign", "sin": "np.sin", "cos": "np.cos",
+                 "sigmoid": "_sigmoid", "logcosh": "_logcosh", "softplus": "_softplus", "exp": "np.exp",
+                 "log": "np.log", "abs": "np.abs", "det": "np.linalg.det", "slogdet": "np.linalg.slogdet"}
+
+    def __init__(self, like: str = "x"):
+        self.like = like  # the input array whose dtype and device new arrays follow (torch)
+
+    @staticmethod
+    def moveaxis(text, src, dst) -> str:
+        return f"np.moveaxis({text}, {src}, {dst})"
+
+    @staticmethod
+    def transpose(text, perm) -> str:
+        return f"np.transpose({text}, {perm})"
+
+    def eye(self, n) -> str:  # boolean: it takes the float type of what it meets (float32 stays float32)
+        return f"np.eye({n}, dtype=bool)"
+
+    def tri(self, n) -> str:
+        return f"np.tri({n}, {n}, -1, dtype=bool)"
+
+    def arange(self, n) -> str:
+        return f"np.arange({n})"
+
+    @staticmethod
+    def sum(text, axis) -> str:
+        return f"np.sum({text}, axis={axis})"
+
+    @staticmethod
+    def index(base, picks, batch) -> str:
+        """``base`` with an index per axis (":" all, "::-1" reversed, or a position); batch axes lead."""
+        return base if all(p == ":" for p in picks) else f"{base}[{'..., ' if batch else ''}{', '.join(picks)}]"
+
+    @staticmethod
+    def einsum(spec, args) -> str:
+        return f"np.einsum('{spec}', {args}, optimize=True)"
+
+
+class Torch(Numpy):
+    """The same code for torch: new arrays take the dtype and device of the input, so the code runs in
+    float32 or float64, on the CPU or a GPU, as its input does."""
+
+    functions = {**Numpy.functions, "tanh": "torch.tanh", "sinh": "torch.sinh", "cosh": "torch.cosh",
+                 "asinh": "torch.asinh", "atanh": "torch.atanh", "sqrt": "torch.sqrt", "sign": "torch.sign",
+                 "sin": "torch.sin", "cos": "torch.cos", "sigmoid": "torch.sigmoid", "exp": "torch.exp",
+                 "log": "torch.log", "abs": "torch.abs", "det": "torch.linalg.det",
+                 "slogdet": "torch.linalg.slogdet"}
+
+    @staticmethod
+    def moveaxis(text, src, dst) -> str:
+        return f"torch.movedim({text}, {tuple(src)}, {tuple(dst)})"
+
+    @staticmethod
+    def transpose(text, perm) -> str:
+        return f"({text}).permute({', '.join(map(str, perm))})"
+
+    def eye(self, n) -> str:
+        return f"torch.eye({n}, dtype={self.like}.dtype, device={self.like}.device)"
+
+    def tri(self, n) -> str:
+        return f"torch.ones({n}, {n}, dtype={self.like}.dtype, device={self.like}.device).tril(-1)"
+
+    def arange(self, n) -> str:
+        return f"torch.arange({n}, device={self.like}.device)"
+
+    @staticmethod
+    def sum(text, axis) -> str:
+        return f"torch.sum({text}, dim={axis})"
+
+    @staticmethod
+    def index(base, picks, batch) -> str:
+        """As numpy's, with reversed axes by ``torch.flip`` (torch has no negative steps)."""
+        flips = tuple(n - len(picks) for n, p in enumerate(picks) if p == "::-1")
+        if flips:
+            base = f"torch.flip({base}, {flips})"
+            picks = [":" if p == "::-1" else p for p in picks]
+        return Numpy.index(base, picks, batch)
+
+    @staticmethod
+    def einsum(spec, args) -> str:
+        return f"torch.einsum('{spec}', {args})"

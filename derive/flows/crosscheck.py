@@ -12,7 +12,7 @@ import numpy as np
 
 from ..model import CrossCheck
 from ..numeric import flow_reference as ref
-from .numeric import flow_source, ident, layer_source, namespace
+from .numeric import ident, namespace, sources
 
 #: reference parameter names -> the names in the definitions
 RENAME = {"eps": "epsilon", "logs": "ell", "sg": "s", "x0": "x_0"}
@@ -20,12 +20,6 @@ RENAME = {"eps": "epsilon", "logs": "ell", "sg": "s", "x0": "x_0"}
 
 def _reference_name(name: str) -> str:
     return name.replace("-", "_")
-
-
-def sources(der) -> list:
-    if "flow" in der.data:
-        return [layer_source(d) for d in der.data["layers"]] + [flow_source(der)]
-    return [layer_source(der)]
 
 
 def cross_checks(der, dim: int = 64, rows: int = 6, seed: int = 0) -> list:

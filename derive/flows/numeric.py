@@ -28,7 +28,7 @@ import numpy as np
 import sympy as sp
 
 from ..notation import Component
-from .codegen import Printer, Unsupported
+from .codegen import Numpy, Printer, Torch, Unsupported
 from .index import I, J, K, Prefix, R, S
 
 PRELUDE = '''
@@ -38,12 +38,20 @@ def _softplus(z):
 
 def _logcosh(z):
     a = np.abs(z)
-    return a + np.log1p(np.exp(-2.0 * a)) - np.log(2.0)
+    return a + np.log1p(np.exp(-2.0 * a)) - 0.6931471805599453
 
 
 def _batch(value, x, axes=1):
-    """A log-determinant as one value per batch entry."""
+    """A log-determinant as one value per batch entry, in x's floating dtype."""
+    value = np.asarray(value)
+    if value.dtype.kind != "f":
+        value = value.astype(x.dtype if x.dtype.kind == "f" else float)
     return np.broadcast_to(value, np.shape(x)[:np.ndim(x) - axes]).copy()
+
+
+def _positions(total, x):
+    """A log-determinant summed over the H·W positions of an image (axes -3, -2 of x)."""
+    return _batch(total.sum(axis=(-2, -1)) if np.ndim(total) > np.ndim(x) - 3 else total, x, 3)
 
 
 def _row(x):
@@ -63,6 +71,60 @@ def _affine(f, x):
     out = x @ (f(np.eye(d, dtype=dtype)) - offset)
     return out + offset if np.any(offset) else out
 '''
+
+TORCH_PRELUDE = '''
+def _softplus(z):
+    return torch.logaddexp(torch.zeros_like(z), z)
+
+
+def _logcosh(z):
+    a = torch.abs(z)
+    return a + torch.log1p(torch.exp(-2.0 * a)) - 0.6931471805599453
+
+
+def _batch(value, x, axes=1):
+    """A log-determinant as one value per batch entry, in x's dtype and on x's device."""
+    value = torch.as_tensor(value, dtype=x.dtype, device=x.device)
+    return torch.broadcast_to(value, x.shape[:x.dim() - axes]).clone()
+
+
+def _positions(total, x):
+    """A log-determinant summed over the H·W positions of an image (axes -3, -2 of x)."""
+    total = torch.as_tensor(total, dtype=x.dtype, device=x.device)
+    return _batch(total.sum(dim=(-2, -1)) if total.dim() > x.dim() - 3 else total, x, 3)
+
+
+def _row(x):
+    """A row of zeros shaped like one row of x: what a log-determinant of the parameters alone is given."""
+    return torch.zeros(x.shape[-1], dtype=x.dtype, device=x.device)
+
+
+def _affine(f, x):
+    """f(x) for a map f that is affine in x, as one matrix product when x has more rows than features:
+    f at 0 gives the offset, f at the d unit vectors the matrix (d + 1 evaluations of f itself)."""
+    d = x.shape[-1]
+    if x.numel() <= d * d:
+        return f(x)
+    offset = f(torch.zeros(1, d, dtype=x.dtype, device=x.device))
+    return x @ (f(torch.eye(d, dtype=x.dtype, device=x.device)) - offset) + offset
+'''
+
+
+class Target:
+    """What the printed code is for: the array library, its helpers, and the few statements that differ."""
+
+    def __init__(self, name, lib, prelude, cat, zeros_like, copy_before_write):
+        self.name, self.lib, self.prelude, self.cat = name, lib, prelude, cat
+        self.zeros_like, self.copy_before_write = zeros_like, copy_before_write
+
+    def join(self, parts: list) -> str:
+        return parts[0] if len(parts) == 1 else self.cat.format(", ".join(parts))
+
+
+NUMPY = Target("numpy", Numpy, PRELUDE, "np.concatenate([{}], axis=-1)", "np.zeros_like", False)
+#: autograd keeps the tensors a step read: a recursion writes each component into a copy
+TORCH = Target("torch", Torch, TORCH_PRELUDE, "torch.cat([{}], dim=-1)", "torch.zeros_like", True)
+
 
 softplus = sp.Function("softplus")
 logcosh = sp.Function("logcosh")
@@ -96,7 +158,7 @@ def ident(obj) -> str:
     return name.replace("^(", "_").replace("^", "").replace("(", "").replace(")", "").replace("-", "_")
 
 
-def _printer(layer, inputs, scalar=None):
+def _printer(layer, inputs, scalar=None, target=NUMPY, like="x"):
     names = {b: ident(b) for b in inputs}
     for p in layer.params:
         names[p.symbol] = ident(p.symbol)
@@ -108,7 +170,7 @@ def _printer(layer, inputs, scalar=None):
         for pos, dim in enumerate(p.shape):
             if dim == layer.latent:
                 sizes[dim] = f"{ident(p.symbol)}.shape[{pos}]"
-    pr = Printer(names, sizes, scalar)
+    pr = Printer(names, sizes, scalar, target.lib(like))
     pr.index_sizes = {I: layer.size, J: layer.size, K: layer.size}
     pr.index_sizes.update({R: layer.latent, S: layer.latent} if layer.latent is not None else {})
     pr.batched = set(inputs)
@@ -127,61 +189,72 @@ def _split(layer, arg: str, bases) -> list:
             f"    {ident(bases[0])}, {ident(bases[1])} = {arg}[..., :k], {arg}[..., k:]"]
 
 
-def _join(parts: list) -> str:
-    return parts[0] if len(parts) == 1 else f"np.concatenate([{', '.join(parts)}], axis=-1)"
+def _calls(pr, known=()) -> list:
+    """Each conditioner call (and repeated expression) the printer met, made once before the expression
+    that uses it; those in ``known`` were made earlier in the function."""
+    return [f"    {name} = {call}" for call, name in pr.hoisted.items() if call not in known]
 
 
-def _calls(pr) -> list:
-    """Each conditioner call the printer met, made once before the expression that uses it."""
-    return [f"    {name} = {call}" for call, name in pr.hoisted.items()]
+def _head(layer, fn: str, arg: str, bases) -> list:
+    return [f"def {fn}({', '.join([arg] + signature(layer))}):"] + _split(layer, arg, bases)
 
 
-def forward_source(layer, name=None) -> str:
-    pr = _printer(layer, layer.inputs)
-    lines = _split(layer, "x", layer.inputs)
+def forward_source(layer, name=None, target=NUMPY) -> str:
+    pr = _printer(layer, layer.inputs, target=target)
     outs = [pr.align(c, (I,), True) for c in pr.print_all(list(layer.equations))]
-    sig = ", ".join(["x"] + signature(layer))
-    return "\n".join([f"def {name or ident(layer.name) + '_forward'}({sig}):"] + lines + _calls(pr)
-                     + [f"    return {_join(outs)}"])
+    return "\n".join(_head(layer, name or ident(layer.name) + "_forward", "x", layer.inputs) + _calls(pr)
+                     + [f"    return {target.join(outs)}"])
 
 
-def logdet_source(layer, logdet) -> str:
-    pr = _printer(layer, layer.inputs)
-    lines = _split(layer, "x", layer.inputs)
+def logdet_source(layer, logdet, target=NUMPY) -> str:
+    pr = _printer(layer, layer.inputs, target=target)
     (code,) = pr.print_all([stable(logdet)])
-    sig = ", ".join(["x"] + signature(layer))
-    return "\n".join([f"def {ident(layer.name)}_logdet({sig}):"] + lines + _calls(pr)
+    return "\n".join(_head(layer, ident(layer.name) + "_logdet", "x", layer.inputs) + _calls(pr)
                      + [f"    return _batch({code.text}, x)"])
 
 
-def forward_and_logdet_source(layer, logdet) -> str:
+def forward_and_logdet_source(layer, logdet, target=NUMPY) -> str:
     """The output and the log-determinant together, each conditioner called once for both."""
-    pr = _printer(layer, layer.inputs)
-    lines = _split(layer, "x", layer.inputs)
+    pr = _printer(layer, layer.inputs, target=target)
     *outs, code = pr.print_all(list(layer.equations) + [stable(logdet)])
     outs = [pr.align(c, (I,), True) for c in outs]
-    sig = ", ".join(["x"] + signature(layer))
-    return "\n".join([f"def {ident(layer.name)}_forward_and_logdet({sig}):"] + lines + _calls(pr)
-                     + [f"    return {_join(outs)}, _batch({code.text}, x)"])
+    return "\n".join(_head(layer, ident(layer.name) + "_forward_and_logdet", "x", layer.inputs) + _calls(pr)
+                     + [f"    return {target.join(outs)}, _batch({code.text}, x)"])
 
 
-def inverse_source(layer, solutions: dict, kind: str, name=None) -> str:
-    sig = ", ".join(["y"] + signature(layer))
-    head = [f"def {name or ident(layer.name) + '_inverse'}({sig}):"] + _split(layer, "y", layer.outputs)
-    body = []
+def _inverse_body(layer, solutions: dict, kind: str, target) -> tuple:
+    """The statements that compute each input block from y, and the conditioner calls they made."""
+    body, known = [], {}
     for b, sol in solutions.items():
         xb = ident(layer.inputs[b])
         if kind == "recursion" and (sol.has(layer.inputs[b]) or sol.has(Prefix)):
-            pr = _printer(layer, layer.inputs + layer.outputs, scalar="t")
-            body += [f"    {xb} = np.zeros_like({ident(layer.outputs[b])})",
-                     f"    for t in {_loop(sol, xb)}:",
-                     f"        {xb}[..., t] = {pr(sol).text}"]
+            pr = _printer(layer, layer.inputs + layer.outputs, scalar="t", target=target, like="y")
+            step = ([f"        _v = {pr(sol).text}", f"        {xb} = {xb}.clone()", f"        {xb}[..., t] = _v"]
+                    if target.copy_before_write else [f"        {xb}[..., t] = {pr(sol).text}"])
+            body += [f"    {xb} = {target.zeros_like}({ident(layer.outputs[b])})",
+                     f"    for t in {_loop(sol, xb)}:"] + step
         else:
-            pr = _printer(layer, layer.inputs + layer.outputs)
-            (code,) = pr.print_all([sol])
-            body += _calls(pr) + [f"    {xb} = {pr.align(code, (I,), True)}"]
-    outs = [ident(b) for b in layer.inputs]
-    return "\n".join(head + body + [f"    return {_join(outs)}"])
+            pr = _printer(layer, layer.inputs + layer.outputs, target=target, like="y")
+            (code,) = pr.print_all([sol], known)
+            body += _calls(pr, known) + [f"    {xb} = {pr.align(code, (I,), True)}"]
+            known = dict(pr.hoisted)
+    return body, known
+
+
+def inverse_source(layer, solutions: dict, kind: str, name=None, target=NUMPY) -> str:
+    head = _head(layer, name or ident(layer.name) + "_inverse", "y", layer.outputs)
+    body, _ = _inverse_body(layer, solutions, kind, target)
+    return "\n".join(head + body + [f"    return {target.join([ident(b) for b in layer.inputs])}"])
+
+
+def inverse_and_logdet_source(layer, solutions: dict, kind: str, logdet, target=NUMPY) -> str:
+    """x from y and log|det ∂x/∂y| = −log|det ∂y/∂x| at that x, each conditioner called once for both."""
+    head = _head(layer, ident(layer.name) + "_inverse_and_logdet", "y", layer.outputs)
+    body, known = _inverse_body(layer, solutions, kind, target)
+    pr = _printer(layer, layer.inputs, target=target)
+    (code,) = pr.print_all([stable(logdet)], known)
+    x = target.join([ident(b) for b in layer.inputs])
+    return "\n".join(head + body + _calls(pr, known) + [f"    return {x}, -_batch({code.text}, y)"])
 
 
 def _loop(solution, xb: str) -> str:
@@ -204,28 +277,34 @@ def by_matrix(der) -> bool:
     return affine(der) and any(len(p.shape) == 2 for p in der.data["layer"].params)
 
 
-def layer_source(der) -> str:
-    """The numpy functions of one derived layer."""
-    layer = der.data["layer"]
-    name = ident(layer.name)
-    sig = ", ".join(signature(layer))
+def layer_source(der, target=NUMPY) -> str:
+    """The functions of one derived layer, printed for numpy (or torch)."""
+    layer, data = der.data["layer"], der.data
+    name, sig = ident(layer.name), ", ".join(signature(layer))
     matrix = by_matrix(der)
-    parts = [forward_source(layer, f"_{name}_forward" if matrix else None)]
+    parts = [forward_source(layer, f"_{name}_forward" if matrix else None, target)]
     if matrix:
         parts.append(_through_matrix(f"{name}_forward", "x", sig))
-    if der.data["logdet"] is None:  # no rule applied: there is no log-determinant to print
+    if data["logdet"] is None:  # no rule applied: there is no log-determinant to print
         return "\n\n\n".join(parts)
-    parts.append(logdet_source(layer, der.data["logdet"]))
-    if der.data["inverse_kind"] != "no closed form":
-        parts.append(inverse_source(layer, der.data["inverse"], der.data["inverse_kind"],
-                                    f"_{name}_inverse" if matrix else None))
+    parts.append(logdet_source(layer, data["logdet"], target))
+    inverse = data["inverse_kind"] != "no closed form"
+    if inverse:
+        parts.append(inverse_source(layer, data["inverse"], data["inverse_kind"],
+                                    f"_{name}_inverse" if matrix else None, target))
         if matrix:
             parts.append(_through_matrix(f"{name}_inverse", "y", sig))
     if matrix:
         parts.append(f"def {name}_forward_and_logdet(x, {sig}):\n"
                      f"    return {name}_forward(x, {sig}), {name}_logdet(x, {sig})")
+        if inverse:
+            parts.append(f"def {name}_inverse_and_logdet(y, {sig}):\n"
+                         f"    return {name}_inverse(y, {sig}), -{name}_logdet(y, {sig})")
     else:
-        parts.append(forward_and_logdet_source(layer, der.data["logdet"]))
+        parts.append(forward_and_logdet_source(layer, data["logdet"], target))
+        if inverse:
+            parts.append(inverse_and_logdet_source(layer, data["inverse"], data["inverse_kind"], data["logdet"],
+                                                   target))
     return "\n\n\n".join(parts)
 
 
@@ -264,7 +343,7 @@ def _apply(calls, run, what: str, on: str = "h") -> str:
     return f"_affine(lambda z: {text}, {on})" if len(run) > 1 else text
 
 
-def flow_source(der) -> str:
+def flow_source(der, target=NUMPY) -> str:
     """A stack's functions: the layers' functions in turn (and positions summed for a repeated stack)."""
     flow = der.data["flow"]
     name = ident(flow.name)
@@ -281,6 +360,9 @@ def flow_source(der) -> str:
         inv = [f"def {name}_inverse(y, {', '.join(args)}):", "    h = y"]
         inv += [f"    h = {_apply(calls, r, 'inverse')}" for r in reversed(runs)] + ["    return h"]
         out.append("\n".join(inv))
+        out.append(f"def {name}_inverse_and_logdet(y, {', '.join(args)}):\n"
+                   f"    x = {name}_inverse(y, {', '.join(args)})\n"
+                   f"    return x, -{name}_logdet({sig})")
     out.append("\n".join(_flow_logdet(der, name, sig, calls, runs, with_output=True)))
     return "\n\n\n".join(out)
 
@@ -300,8 +382,7 @@ def _flow_logdet(der, name, sig, calls, runs, with_output=False) -> list:
         out += [f"    total = total + {_call(*calls[l], _on(der, l), 'logdet')}" for l in run]
         if with_output or run[0] < last:  # later layers' log-determinants need this run's output
             out.append(f"    h = {_apply(calls, run, 'forward')}")
-    total = ("_batch(total.sum(axis=(-2, -1)) if np.ndim(total) > np.ndim(x) - 3 else total, x, 3)"
-             if flow.positions is not None else "_batch(total, x)")
+    total = "_positions(total, x)" if flow.positions is not None else "_batch(total, x)"
     out.append(f"    return h, {total}" if with_output else f"    return {total}")
     return out
 
@@ -317,8 +398,20 @@ def _depends_on_input(der) -> bool:
     return der.data["logdet"].has(*layer.inputs, Component, Prefix)
 
 
-def namespace(sources: list) -> dict:
-    """The printed functions, executed (the same text ``derive_numeric.py`` holds)."""
-    ns = {"np": np}
-    exec(compile(PRELUDE + "\n\n" + "\n\n\n".join(sources), "<derive_numeric>", "exec"), ns)  # noqa: S102 - our own printed code
+def sources(der, target=NUMPY) -> list:
+    """The printed functions of a layer, or of a stack's layers and the stack."""
+    if "flow" in der.data:
+        return [layer_source(d, target) for d in der.data["layers"]] + [flow_source(der, target)]
+    return [layer_source(der, target)]
+
+
+def namespace(sources: list, target=NUMPY) -> dict:
+    """The printed functions, executed (the same text ``derive_numeric.py`` or ``derive_torch.py`` holds)."""
+    if target is TORCH:
+        import torch
+
+        ns = {"torch": torch}
+    else:
+        ns = {"np": np}
+    exec(compile(target.prelude + "\n\n" + "\n\n\n".join(sources), f"<derive_{target.name}>", "exec"), ns)  # noqa: S102 - our own printed code
     return ns

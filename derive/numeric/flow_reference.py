@@ -542,7 +542,7 @@ def random_conditioner(rng, k, scale=0.5):
     def cond(x):
         return scale * np.tanh(np.asarray(x) @ W.T + c)
 
-    cond.W, cond.c = W, c
+    cond.W, cond.c, cond.scale = W, c, scale  # its weights, for a copy of the network in another library
     return cond
 
 
@@ -561,7 +561,7 @@ def masked_conditioner(rng, d, hidden=None, scale=0.5):
         def cond(x):
             return scale * np.tanh(np.asarray(x) @ W.T + c)
 
-        cond.W, cond.c = W, c
+        cond.W, cond.c, cond.scale = W, c, scale
         return cond
 
     deg = np.arange(hidden) % max(d - 1, 1)
@@ -575,7 +575,7 @@ def masked_conditioner(rng, d, hidden=None, scale=0.5):
     def cond(x):
         return scale * np.tanh(np.tanh(np.asarray(x) @ W1.T + b1) @ W2.T + b2)
 
-    cond.W1, cond.W2 = W1, W2
+    cond.W1, cond.b1, cond.W2, cond.b2, cond.scale = W1, b1, W2, b2, scale
     return cond
 
 

@@ -21,8 +21,22 @@ import numpy
 '''
 
 
+class Lib:
+    """The array library of the sheet's functions: its module name and the few calls that differ."""
+
+    def __init__(self, name: str, printer, axis: str, cat: str, const: str):
+        self.name, self.printer, self.axis, self.cat, self.const = name, printer, axis, cat, const
+
+    def code(self, expr) -> str:
+        return self.printer.doprint(expr)
+
+
+NUMPY = Lib("numpy", NumPyPrinter({"fully_qualified_modules": True}), "axis", "concatenate",
+            "numpy.asarray({}, x2.dtype)")
+
+
 def _code(expr) -> str:
-    return NumPyPrinter({"fully_qualified_modules": True}).doprint(expr)
+    return NUMPY.code(expr)
 
 
 def render_module(derivations) -> str:
@@ -58,44 +72,70 @@ def _layers_code(derivations) -> str:
     return LAYERS_HEADER + PRELUDE + "\n\n" + "\n\n\n".join(blocks) + "\n"
 
 
-def _coupling_code(der) -> str:
-    """coupling_forward, coupling_inverse and coupling_logdet, element-wise over a batch."""
-    from ..numeric.coupling import ArrayNames
+def _logdet_code(logdet, batch: set, lib: Lib) -> str:
+    """The log-det's terms summed over the block: a term of the batch over x2's shape, a term of the
+    parameters alone over one row (then the same for every row)."""
+    m, rows, params = lib.name, [], []
+    for term in sp.Add.make_args(logdet):
+        body = term.function if isinstance(term, sp.Sum) else term
+        on_batch = bool(body.free_symbols & batch)
+        shape = "x2.shape" if on_batch else "x2.shape[-1:]"
+        text = (f"{m}.sum({m}.broadcast_to({lib.const.format(lib.code(body))}, {shape}), {lib.axis}=-1)"
+                if isinstance(term, sp.Sum) else lib.code(body))
+        (rows if on_batch else params).append(text)
+    total = " + ".join(rows + params)
+    return total if rows else f"{m}.broadcast_to({lib.const.format(total or '0.0')}, x2.shape[:-1])"
 
-    d = der.data
+
+def _calls(names, *exprs) -> str:
+    """The conditioner calls the expressions use, each made once (a log-det without F never calls F)."""
+    used = set().union(*(e.free_symbols for e in exprs))
+    calls = [f"{v} = {fn}(x2)" for v, fn in ((names.F, "F"), (names.G, "G")) if v in used]
+    return "".join(f"    {c}\n" for c in calls)
+
+
+def _coupling_code(der, lib: Lib = NUMPY) -> str:
+    """coupling_forward, coupling_inverse, coupling_logdet and the fused forward_and_logdet and
+    inverse_and_logdet, element-wise over a batch; each calls F and G only where its formulas use them."""
+    from ..numeric.coupling import SYMBOLS, ArrayNames
+
+    d, m, c = der.data, lib.name, lib.code
     names = ArrayNames()
     a = names.arrayify
-    logdet_terms = []
-    for term in sp.Add.make_args(der.result("coupling.logdet").value):
-        body = _code(a(term.function if isinstance(term, sp.Sum) else term))
-        logdet_terms.append(f"numpy.sum(numpy.broadcast_to({body}, x2.shape), axis=-1)"
-                            if isinstance(term, sp.Sum) else body)
+    logdet = a(der.result("coupling.logdet").value)
+    ld = _logdet_code(logdet, set(names.args) - {names.by_base[SYMBOLS.s]}, lib)
+    logdet = logdet.replace(lambda e: isinstance(e, sp.Sum), lambda e: e.function)
+    y1, y2, x1, x2 = (a(d[n]) for n in ("y1_definition", "y2_definition", "x1_solution", "x2_solution"))
+    split_x = "    k = x.shape[-1] // 2\n    x1, x2 = x[..., :k], x[..., k:]\n"
+    split_y = "    k = y.shape[-1] // 2\n    y1, y2 = y[..., :k], y[..., k:]\n"
+    forward = (f"    y1 = {m}.broadcast_to({c(y1)}, x1.shape)\n"
+               f"    y2 = {m}.broadcast_to({c(y2)}, x2.shape)\n")
+    inverse = (f"    x2 = {m}.broadcast_to({c(x2)}, y2.shape)\n" + _calls(names, x1, logdet)
+               + f"    x1 = {m}.broadcast_to({c(x1)}, y1.shape)\n")
+    join = f"{m}.{lib.cat}([{{}}, {{}}], {lib.axis}=-1)"
     return f'''def coupling_forward(x, F, G, s):
     """y = (y1, y2) of the block."""
-    k = x.shape[-1] // 2
-    x1, x2 = x[..., :k], x[..., k:]
-    F_val, G_val = F(x2), G(x2)
-    y1 = numpy.broadcast_to({_code(a(d["y1_definition"]))}, x1.shape)
-    y2 = numpy.broadcast_to({_code(a(d["y2_definition"]))}, x2.shape)
-    return numpy.concatenate([y1, y2], axis=-1)
+{split_x}{_calls(names, y1, y2)}{forward}    return {join.format("y1", "y2")}
 
 
 def coupling_inverse(y, F, G, s):
     """x = (x1, x2) from y: first x2 from y2, then x1."""
-    k = y.shape[-1] // 2
-    y1, y2 = y[..., :k], y[..., k:]
-    x2 = numpy.broadcast_to({_code(a(d["x2_solution"]))}, y2.shape)
-    F_val, G_val = F(x2), G(x2)
-    x1 = numpy.broadcast_to({_code(a(d["x1_solution"]))}, y1.shape)
-    return numpy.concatenate([x1, x2], axis=-1)
+{split_y}{inverse}    return {join.format("x1", "x2")}
 
 
 def coupling_logdet(x, F, G, s):
-    """log|det dy/dx|, a sum of logs (no product of exponentials)."""
-    k = x.shape[-1] // 2
-    x1, x2 = x[..., :k], x[..., k:]
-    F_val, G_val = F(x2), G(x2)
-    return {" + ".join(logdet_terms) or "0.0"}
+    """log|det dy/dx|, a sum of logs (no product of exponentials); calls only the conditioners it uses."""
+{split_x}{_calls(names, logdet)}    return {ld}
+
+
+def coupling_forward_and_logdet(x, F, G, s):
+    """(y, log|det dy/dx|), each conditioner called once for both."""
+{split_x}{_calls(names, y1, y2, logdet)}{forward}    return {join.format("y1", "y2")}, {ld}
+
+
+def coupling_inverse_and_logdet(y, F, G, s):
+    """(x, log|det dx/dy|) = (x, -log|det dy/dx| at that x), each conditioner called once for both."""
+{split_y}{inverse}    return {join.format("x1", "x2")}, -({ld})
 
 
 '''
