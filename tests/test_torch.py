@@ -24,6 +24,7 @@ from derive.flows.crosscheck import RENAME  # noqa: E402
 from derive.flows.numeric import NUMPY, TORCH, ident, namespace, sources  # noqa: E402
 from derive.numeric import flow_reference as ref  # noqa: E402
 from derive.render.torch_module import class_name, module_source  # noqa: E402
+from tests.isolated import run_without_derive  # noqa: E402
 
 torch.set_num_threads(1)
 
@@ -165,13 +166,13 @@ def test_the_module_trains_its_parameters_and_networks(code):
         z, ld = layer(xt)
         return (0.5 * (z ** 2).sum(dim=-1) - ld).mean()
 
-    first = float(nll())
+    first = nll().item()
     for _ in range(20):
         opt.zero_grad()
         loss = nll()
         loss.backward()
         opt.step()
-    assert float(nll()) < first - 0.1
+    assert nll().item() < first - 0.1
     back, ld_inv = layer.inverse(layer(xt)[0])
     assert torch.allclose(back, xt, atol=1e-8)
 
@@ -185,10 +186,6 @@ def test_the_written_module_needs_only_torch_and_matches_the_sheet():
     """outputs/derive_torch.py (what `derive all` wrote; `derive all --check` holds it current) imports torch
     alone and runs with derive and sympy blocked; its sheet functions give the values worked out here by hand."""
     import ast
-    import json
-    import subprocess
-    import sys
-    import textwrap
     from pathlib import Path
 
     folder = Path(__file__).resolve().parent.parent / "outputs"
@@ -197,14 +194,7 @@ def test_the_written_module_needs_only_torch_and_matches_the_sheet():
     imported |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     assert imported == {"torch"}
     assert "np." not in (folder / "derive_torch.py").read_text()
-    script = textwrap.dedent(f"""
-        import importlib.abc, sys, json
-        class Block(importlib.abc.MetaPathFinder):
-            def find_spec(self, name, path, target=None):
-                if name.split('.')[0] in ('derive', 'sympy'):
-                    raise ImportError('blocked ' + name)
-        sys.meta_path.insert(0, Block())
-        sys.path.insert(0, {str(folder)!r})
+    out = run_without_derive(folder, """
         import torch, derive_torch as dt
         g = torch.Generator().manual_seed(0)
         W = torch.randn(3, 3, generator=g, dtype=torch.float64); s = torch.randn(3, generator=g, dtype=torch.float64)
@@ -221,9 +211,6 @@ def test_the_written_module_needs_only_torch_and_matches_the_sheet():
                                   and issubclass(getattr(dt, n), torch.nn.Module)))
         print(json.dumps(out))
     """)
-    res = subprocess.run([sys.executable, "-I", "-B", "-c", script], capture_output=True, text=True, timeout=300)
-    assert res.returncode == 0, res.stderr
-    out = json.loads(res.stdout)
     x, y, W, s = (np.array(out[k]) for k in ("x", "y", "W", "s"))
     x1, x2 = x[:, :3], x[:, 3:]
     G = np.sin(x2 @ W)

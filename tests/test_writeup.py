@@ -4,11 +4,12 @@ import json
 import shutil
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from tests.isolated import run_without_derive
 
 TEXT_FILES = ("derivations.json", "writeup.tex", "writeup.md", "writeup.html", "derive_numeric.py", "derive_torch.py")
 
@@ -57,14 +58,7 @@ def test_writeup_keeps_feedback_for_the_author(two_runs):
 
 def test_generated_module_runs_without_derive_or_sympy(two_runs, coupling):
     """Import derive_numeric.py in a fresh interpreter in which derive and sympy cannot be imported."""
-    script = textwrap.dedent(f"""
-        import importlib.abc, sys, json
-        class Block(importlib.abc.MetaPathFinder):
-            def find_spec(self, name, path, target=None):
-                if name.split('.')[0] in ('derive', 'sympy'):
-                    raise ImportError('blocked ' + name)
-        sys.meta_path.insert(0, Block())
-        sys.path.insert(0, {str(two_runs[0])!r})
+    out = run_without_derive(two_runs[0], """
         import numpy as np, derive_numeric as dn
         rng = np.random.default_rng(3)
         W = rng.normal(size=(3, 3)); b = rng.normal(size=3); s = rng.normal(size=3)
@@ -76,9 +70,6 @@ def test_generated_module_runs_without_derive_or_sympy(two_runs, coupling):
                    kl=float(dn.kl_gaussian_standard(1.0, 2.0)))
         print(json.dumps(out))
     """)
-    res = subprocess.run([sys.executable, "-I", "-B", "-c", script], capture_output=True, text=True, timeout=300)
-    assert res.returncode == 0, res.stderr
-    out = json.loads(res.stdout)
     x, y = np.array(out["x"]), np.array(out["y"])
     W, b, s = np.array(out["W"]), np.array(out["b"]), np.array(out["s"])
     F = lambda v: np.tanh(v @ W.T + b)  # noqa: E731
