@@ -9,6 +9,7 @@ import argparse
 import re
 import sys
 
+from .errors import InputError
 from .messages import one_line, say as _say
 from .outset import OutputError
 
@@ -494,7 +495,7 @@ def main(argv=None) -> int:
         for sig in (signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, _on_signal)
         return _supervise(args, argv, started)
-    except (UsageError, OutputError) as exc:
+    except (UsageError, OutputError, InputError) as exc:
         return _say(f"derive: error: {one_line(str(exc))}", 2)
     except BrokenPipeError:
         return _quiet_broken_pipe()

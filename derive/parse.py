@@ -18,6 +18,8 @@ import math
 
 import sympy as sp
 
+from .errors import InputError
+
 MAX_LENGTH = 2000
 MAX_DEPTH = 40
 MAX_LITERAL_DIGITS = 20
@@ -25,7 +27,7 @@ MAX_EXPONENT = 64
 MAX_NODES = 2000
 
 
-class ParseError(ValueError):
+class ParseError(InputError):
     """User input refused; ``str()`` is one line naming the problem and where it is."""
 
 

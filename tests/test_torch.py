@@ -235,3 +235,33 @@ def test_the_matrix_path_of_affine_layers_equals_numpy(code, name):
     np.testing.assert_allclose(y.numpy(), np_ns[f"{base}_forward"](x, **mine), rtol=1e-12, atol=1e-12)
     back = t_ns[f"{base}_inverse"](y, **tmine).detach()
     np.testing.assert_allclose(back.numpy(), x, atol=1e-8)
+
+
+def test_a_sum_with_a_product_is_one_addcmul_with_its_coefficient():
+    """The torch printer's fused multiply-add (and its spreading of (b + x)·q) against plain arithmetic, with
+    coefficients other than 1; numpy code keeps the plain form; a per-row scalar is not spread."""
+    import sympy as sp
+
+    from derive.flows.codegen import Printer, Torch
+    from derive.flows.index import I
+
+    x, b, ell = sp.IndexedBase("x"), sp.IndexedBase("b"), sp.IndexedBase("ell")
+    d = sp.Symbol("d", integer=True, positive=True)
+    exprs = [b[I] - 2 * x[I] * sp.exp(ell[I]), 3 * (b[I] + x[I]) * sp.exp(ell[I]), b[I] + x[I] * ell[I] * b[I] / 5]
+    plain = [lambda x, b, e: b - 2 * x * np.exp(e), lambda x, b, e: 3 * (b + x) * np.exp(e),
+             lambda x, b, e: b + x * e * b / 5]
+
+    def printed(lib):
+        pr = Printer({x: "x", b: "b", ell: "ell"}, {d: "d"}, None, lib)
+        pr.index_sizes, pr.batched = {I: d}, {x}
+        return [c.text for c in pr.print_all(exprs)]
+
+    texts = printed(Torch("x"))
+    assert all(t.startswith("torch.addcmul(") for t in texts), texts
+    assert "value=-2.0" in texts[0]
+    assert not any("addcmul" in t for t in printed(None))
+    rng = np.random.default_rng(5)
+    xv, bv, ev = rng.normal(size=(7, 4)), rng.normal(size=4), rng.normal(size=4)
+    for text, want in zip(texts, plain):
+        got = eval(text, {"torch": torch, "x": torch.tensor(xv), "b": torch.tensor(bv), "ell": torch.tensor(ev)})
+        np.testing.assert_allclose(got.numpy(), want(xv, bv, ev), rtol=1e-14, atol=1e-14)
