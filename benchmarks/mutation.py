@@ -88,7 +88,7 @@ from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_FILES = ["derive/verify.py", "derive/model.py", "derive/numeric/reference.py",
-                 "derive/block.py", "derive/coupling.py", "derive/volume.py", "derive/freeenergy.py", "derive/kl.py",
+                 "derive/block.py", "derive/coupling.py", "derive/volume.py", "derive/freeenergy.py", "derive/kl_gaussian.py",
                  "derive/reparam.py", "derive/graph.py", "derive/probability.py", "derive/gaussian.py",
                  "derive/independent.py"]
 #: the tests each file's mutants are run against (the first matching pattern); ``--tests`` overrides them all

@@ -231,13 +231,34 @@ def _lu_entries(p, eps):
             "unconstrained_upper_diag": np.log(np.expm1(p["s"] - eps))}
 
 
+def _cached(linear, call, probe):
+    """``call`` through the layer's own weight cache, rebuilt before every call (its evaluation path: one
+    product with the weight, or with the inverse, built once per call as derive's code does); where that path
+    fails on ``probe`` (normflows 1.7.3's cached inverse calls torch.trtrs, which torch no longer has), the
+    uncached one."""
+    linear.use_cache(True)
+
+    def run(v):
+        linear.cache.invalidate()
+        return call(v)
+
+    try:
+        run(probe)
+    except (RuntimeError, AttributeError):
+        linear.use_cache(False)
+        return call
+    return run
+
+
 def _lu_nflows(p, dtype):
     from nflows.transforms import CompositeTransform, LULinear, ReversePermutation
 
     d = len(p["s"])
     lu = _ready(LULinear(d), dtype)
     _set(lu, **_lu_entries(p, lu.eps))
-    return _pair(_ready(CompositeTransform([lu, ReversePermutation(d)]), dtype))
+    forward, inverse = _pair(_ready(CompositeTransform([lu, ReversePermutation(d)]), dtype))
+    probe = torch.zeros(2, d, dtype=dtype)
+    return _cached(lu, forward, probe), _cached(lu, inverse, probe)
 
 
 def _lu_normflows(p, dtype):
@@ -256,7 +277,8 @@ def _lu_normflows(p, dtype):
     def inverse(y):
         return layer(reverse.inverse(y)[0])
 
-    return forward, inverse
+    probe = torch.zeros(2, d, dtype=dtype)
+    return _cached(layer.linear, forward, probe), _cached(layer.linear, inverse, probe)
 
 
 def _lu_zuko(p, dtype):
@@ -279,10 +301,13 @@ def _lu_pyro(p, dtype):
 
 LU_CONVENTIONS = {
     "nflows": "CompositeTransform([LULinear, ReversePermutation]): LULinear computes L(Ux) with unit-lower L and "
-              "upper U whose diagonal is softplus(v) + 1e-3, so v = log(expm1(s - 1e-3)); bias 0, no cache.",
+              "upper U whose diagonal is softplus(v) + 1e-3, so v = log(expm1(s - 1e-3)); bias 0; through its "
+              "weight cache, rebuilt before each call (one product with W or W^-1, as derive's code).",
     "normflows": "LULinearPermute (nflows's LULinear ported, with its random permutation set to the identity) "
                  "used in its `inverse` direction, which computes L(Ux), followed by Permute with the "
-                 "reversed order; the project's inverse is Permute.inverse then LULinearPermute.forward.",
+                 "reversed order; the project's inverse is Permute.inverse then LULinearPermute.forward; through "
+                 "its weight cache rebuilt before each call where that path works (its cached inverse calls "
+                 "torch.trtrs, gone from torch, so that direction runs uncached).",
     "zuko": "ComposedTransform(LULinearTransform, PermutationTransform(reversed)); zuko factors as "
             "(lower with diagonal)(unit upper), so it gets L diag(s) and diag(s)^-1 U (the same matrix).",
     "pyro": "GeneralizedChannelPermute (Glow's 1x1 convolution, W = P L U) with P the reversal and the packed LU "

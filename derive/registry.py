@@ -79,7 +79,7 @@ def _vfe_check(der, opts):
 
 
 def _kl_build(opts):
-    from .kl import derive_kl
+    from .kl_gaussian import derive_kl
 
     return derive_kl(opts.prior_mean, opts.prior_std, example=opts.example)
 

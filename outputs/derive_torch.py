@@ -113,7 +113,7 @@ def _affine(f, x):
 
 def affine_forward(x, a, b):
     d = x.shape[-1]
-    return torch.addcmul(b, a, (x))
+    return ((a * x) + b)
 
 
 def affine_logdet(x, a, b):
@@ -123,18 +123,18 @@ def affine_logdet(x, a, b):
 
 def affine_inverse(y, a, b):
     d = y.shape[-1]
-    x = torch.addcmul((-1 * (a) ** (-1) * b), (a) ** (-1), (y))
+    x = ((a) ** (-1) * ((-1 * b) + y))
     return x
 
 
 def affine_forward_and_logdet(x, a, b):
     d = x.shape[-1]
-    return torch.addcmul(b, a, (x)), _batch(torch.sum(torch.log(torch.abs(a)), dim=-1), x)
+    return ((a * x) + b), _batch(torch.sum(torch.log(torch.abs(a)), dim=-1), x)
 
 
 def affine_inverse_and_logdet(y, a, b):
     d = y.shape[-1]
-    x = torch.addcmul((-1 * (a) ** (-1) * b), (a) ** (-1), (y))
+    x = ((a) ** (-1) * ((-1 * b) + y))
     return x, -_batch(torch.sum(torch.log(torch.abs(a)), dim=-1), y)
 
 
@@ -276,17 +276,17 @@ def arcsinh_inverse_and_logdet(y):
 
 def sinh_arcsinh_forward(x, epsilon, delta):
     d = x.shape[-1]
-    return torch.sinh(torch.addcmul((-1 * epsilon), delta, (torch.asinh(x))))
+    return torch.sinh(((-1 * epsilon) + (delta * torch.asinh(x))))
 
 
 def sinh_arcsinh_logdet(x, epsilon, delta):
     d = x.shape[-1]
-    return _batch(((-0.5 * torch.sum(torch.log((1 + (x) ** (2))), dim=-1)) + torch.sum(torch.log(torch.abs(delta)), dim=-1) + torch.sum(torch.log(torch.cosh(torch.addcmul((-1 * epsilon), delta, (torch.asinh(x))))), dim=-1)), x)
+    return _batch(((-0.5 * torch.sum(torch.log((1 + (x) ** (2))), dim=-1)) + torch.sum(torch.log(torch.abs(delta)), dim=-1) + torch.sum(torch.log(torch.cosh(((-1 * epsilon) + (delta * torch.asinh(x))))), dim=-1)), x)
 
 
 def sinh_arcsinh_inverse(y, epsilon, delta):
     d = y.shape[-1]
-    x = torch.sinh(torch.addcmul(((delta) ** (-1) * epsilon), (delta) ** (-1), (torch.asinh(y))))
+    x = torch.sinh(((delta) ** (-1) * (epsilon + torch.asinh(y))))
     return x
 
 
@@ -300,13 +300,13 @@ def sinh_arcsinh_forward_and_logdet(x, epsilon, delta):
 
 def sinh_arcsinh_inverse_and_logdet(y, epsilon, delta):
     d = y.shape[-1]
-    x = torch.sinh(torch.addcmul(((delta) ** (-1) * epsilon), (delta) ** (-1), (torch.asinh(y))))
-    return x, -_batch(((-0.5 * torch.sum(torch.log((1 + (x) ** (2))), dim=-1)) + torch.sum(torch.log(torch.abs(delta)), dim=-1) + torch.sum(torch.log(torch.cosh(torch.addcmul((-1 * epsilon), delta, (torch.asinh(x))))), dim=-1)), y)
+    x = torch.sinh(((delta) ** (-1) * (epsilon + torch.asinh(y))))
+    return x, -_batch(((-0.5 * torch.sum(torch.log((1 + (x) ** (2))), dim=-1)) + torch.sum(torch.log(torch.abs(delta)), dim=-1) + torch.sum(torch.log(torch.cosh(((-1 * epsilon) + (delta * torch.asinh(x))))), dim=-1)), y)
 
 
 def actnorm_forward(x, b, ell):
     d = x.shape[-1]
-    return torch.addcmul((b * torch.exp(ell)), x, (torch.exp(ell)))
+    return ((b + x) * torch.exp(ell))
 
 
 def actnorm_logdet(x, b, ell):
@@ -316,18 +316,18 @@ def actnorm_logdet(x, b, ell):
 
 def actnorm_inverse(y, b, ell):
     d = y.shape[-1]
-    x = torch.addcmul((-1 * b), y, (torch.exp((-1 * ell))))
+    x = ((-1 * b) + (y * torch.exp((-1 * ell))))
     return x
 
 
 def actnorm_forward_and_logdet(x, b, ell):
     d = x.shape[-1]
-    return torch.addcmul((b * torch.exp(ell)), x, (torch.exp(ell))), _batch(torch.sum(ell, dim=-1), x)
+    return ((b + x) * torch.exp(ell)), _batch(torch.sum(ell, dim=-1), x)
 
 
 def actnorm_inverse_and_logdet(y, b, ell):
     d = y.shape[-1]
-    x = torch.addcmul((-1 * b), y, (torch.exp((-1 * ell))))
+    x = ((-1 * b) + (y * torch.exp((-1 * ell))))
     return x, -_batch(torch.sum(ell, dim=-1), y)
 
 
@@ -543,7 +543,7 @@ def gin_forward(x, F, G):
     x_1, x_2 = x[..., :k], x[..., k:]
     _G_x_2 = G(x_2)
     _F_x_2 = F(x_2)
-    return torch.cat([torch.addcmul(_F_x_2, x_1, (torch.exp((((-1 * (k) ** (-1) * torch.sum(_G_x_2, dim=-1)))[..., None] + _G_x_2)))), x_2], dim=-1)
+    return torch.cat([torch.addcmul(_F_x_2, x_1, (torch.exp(torch.addcmul(_G_x_2, (torch.sum(_G_x_2, dim=-1))[..., None], (torch.as_tensor((k) ** (-1), dtype=x.dtype, device=x.device)), value=-1.0)))), x_2], dim=-1)
 
 
 def gin_logdet(x, F, G):
@@ -558,7 +558,7 @@ def gin_inverse(y, F, G):
     x_2 = y_2
     _F_x_2 = F(x_2)
     _G_x_2 = G(x_2)
-    x_1 = (((-1 * _F_x_2) + y_1) * torch.exp(((-1 * _G_x_2) + (((k) ** (-1) * torch.sum(_G_x_2, dim=-1)))[..., None])))
+    x_1 = (((-1 * _F_x_2) + y_1) * torch.exp(torch.addcmul((-1 * _G_x_2), (torch.sum(_G_x_2, dim=-1))[..., None], (torch.as_tensor((k) ** (-1), dtype=y.dtype, device=y.device)))))
     return torch.cat([x_1, x_2], dim=-1)
 
 
@@ -567,7 +567,7 @@ def gin_forward_and_logdet(x, F, G):
     x_1, x_2 = x[..., :k], x[..., k:]
     _G_x_2 = G(x_2)
     _F_x_2 = F(x_2)
-    return torch.cat([torch.addcmul(_F_x_2, x_1, (torch.exp((((-1 * (k) ** (-1) * torch.sum(_G_x_2, dim=-1)))[..., None] + _G_x_2)))), x_2], dim=-1), _batch(0, x)
+    return torch.cat([torch.addcmul(_F_x_2, x_1, (torch.exp(torch.addcmul(_G_x_2, (torch.sum(_G_x_2, dim=-1))[..., None], (torch.as_tensor((k) ** (-1), dtype=x.dtype, device=x.device)), value=-1.0)))), x_2], dim=-1), _batch(0, x)
 
 
 def gin_inverse_and_logdet(y, F, G):
@@ -576,7 +576,7 @@ def gin_inverse_and_logdet(y, F, G):
     x_2 = y_2
     _F_x_2 = F(x_2)
     _G_x_2 = G(x_2)
-    x_1 = (((-1 * _F_x_2) + y_1) * torch.exp(((-1 * _G_x_2) + (((k) ** (-1) * torch.sum(_G_x_2, dim=-1)))[..., None])))
+    x_1 = (((-1 * _F_x_2) + y_1) * torch.exp(torch.addcmul((-1 * _G_x_2), (torch.sum(_G_x_2, dim=-1))[..., None], (torch.as_tensor((k) ** (-1), dtype=y.dtype, device=y.device)))))
     return torch.cat([x_1, x_2], dim=-1), -_batch(0, y)
 
 
@@ -672,7 +672,7 @@ def iaf_inverse_and_logdet(y, m, s):
 
 def planar_forward(x, u, w, b):
     d = x.shape[-1]
-    return torch.addcmul(x, u, ((torch.tanh((b + (x @ w))))[..., None]))
+    return torch.addcmul(x, (torch.tanh((b + (x @ w))))[..., None], (torch.as_tensor(u, dtype=x.dtype, device=x.device)))
 
 
 def planar_logdet(x, u, w, b):
@@ -683,7 +683,7 @@ def planar_logdet(x, u, w, b):
 def planar_forward_and_logdet(x, u, w, b):
     d = x.shape[-1]
     _e0 = (x @ w)
-    return torch.addcmul(x, u, ((torch.tanh((b + _e0)))[..., None])), _batch(torch.log(torch.abs((-1 + ((-1 + (torch.tanh((b + _e0))) ** (2)) * torch.einsum('a,a->', u, w))))), x)
+    return torch.addcmul(x, (torch.tanh((b + _e0)))[..., None], (torch.as_tensor(u, dtype=x.dtype, device=x.device))), _batch(torch.log(torch.abs((-1 + ((-1 + (torch.tanh((b + _e0))) ** (2)) * torch.einsum('a,a->', u, w))))), x)
 
 
 def radial_forward(x, x_0, alpha, beta):
@@ -697,7 +697,7 @@ def radial_logdet(x, x_0, alpha, beta):
     _e0 = ((-1 * x_0) + x)
     _e1 = (_e0) ** (2)
     _e2 = torch.sum(_e1, dim=-1)
-    return _batch(((d * torch.log(torch.abs((1 + (beta * ((alpha + torch.sqrt(_e2))) ** (-1)))))) + torch.log(torch.abs((-1 + (beta * ((alpha + torch.sqrt(_e2))) ** (-1) * ((beta + alpha + torch.sqrt(_e2))) ** (-1) * torch.sqrt(_e2)))))), x)
+    return _batch(torch.addcmul(torch.log(torch.abs((-1 + (beta * ((alpha + torch.sqrt(_e2))) ** (-1) * ((beta + alpha + torch.sqrt(_e2))) ** (-1) * torch.sqrt(_e2))))), torch.log(torch.abs((1 + (beta * ((alpha + torch.sqrt(_e2))) ** (-1))))), (torch.as_tensor(d, dtype=x.dtype, device=x.device))), x)
 
 
 def radial_forward_and_logdet(x, x_0, alpha, beta):
@@ -705,7 +705,7 @@ def radial_forward_and_logdet(x, x_0, alpha, beta):
     _e0 = ((-1 * x_0) + x)
     _e1 = (_e0) ** (2)
     _e2 = torch.sum(_e1, dim=-1)
-    return torch.addcmul(x, (((alpha + torch.sqrt(_e2))) ** (-1))[..., None], (beta * _e0)), _batch(((d * torch.log(torch.abs((1 + (beta * ((alpha + torch.sqrt(_e2))) ** (-1)))))) + torch.log(torch.abs((-1 + (beta * ((alpha + torch.sqrt(_e2))) ** (-1) * ((beta + alpha + torch.sqrt(_e2))) ** (-1) * torch.sqrt(_e2)))))), x)
+    return torch.addcmul(x, (((alpha + torch.sqrt(_e2))) ** (-1))[..., None], (beta * _e0)), _batch(torch.addcmul(torch.log(torch.abs((-1 + (beta * ((alpha + torch.sqrt(_e2))) ** (-1) * ((beta + alpha + torch.sqrt(_e2))) ** (-1) * torch.sqrt(_e2))))), torch.log(torch.abs((1 + (beta * ((alpha + torch.sqrt(_e2))) ** (-1))))), (torch.as_tensor(d, dtype=x.dtype, device=x.device))), x)
 
 
 def sylvester_forward(x, A, B, c):
@@ -715,7 +715,7 @@ def sylvester_forward(x, A, B, c):
 
 def sylvester_logdet(x, A, B, c):
     d = x.shape[-1]
-    return _batch(torch.linalg.slogdet(torch.addcmul(torch.eye(c.shape[0], dtype=x.dtype, device=x.device), ((1 + (-1 * (torch.tanh((c + (x @ B.T)))) ** (2))))[..., :, None], (torch.einsum('bc,ac->ab', (A).permute(1, 0), B))))[1], x)
+    return _batch(torch.linalg.slogdet(((((1 + (-1 * (torch.tanh((c + (x @ B.T)))) ** (2))))[..., :, None] * torch.einsum('bc,ac->ab', (A).permute(1, 0), B)) + torch.eye(c.shape[0], dtype=x.dtype, device=x.device)))[1], x)
 
 
 def sylvester_forward_and_logdet(x, A, B, c):
@@ -723,12 +723,12 @@ def sylvester_forward_and_logdet(x, A, B, c):
     _e0 = (x @ B.T)
     _e1 = (c + _e0)
     _e2 = torch.tanh(_e1)
-    return (x + (_e2 @ A.T)), _batch(torch.linalg.slogdet(torch.addcmul(torch.eye(c.shape[0], dtype=x.dtype, device=x.device), ((1 + (-1 * (_e2) ** (2))))[..., :, None], (torch.einsum('bc,ac->ab', (A).permute(1, 0), B))))[1], x)
+    return (x + (_e2 @ A.T)), _batch(torch.linalg.slogdet(((((1 + (-1 * (_e2) ** (2))))[..., :, None] * torch.einsum('bc,ac->ab', (A).permute(1, 0), B)) + torch.eye(c.shape[0], dtype=x.dtype, device=x.device)))[1], x)
 
 
 def householder_forward(x, v):
     d = x.shape[-1]
-    return torch.addcmul(x, v, ((torch.sum((v) ** (2), dim=-1)) ** (-1) * ((x @ v))[..., None]), value=-2.0)
+    return torch.addcmul(x, ((x @ v))[..., None], (torch.as_tensor((torch.sum((v) ** (2), dim=-1)) ** (-1) * v, dtype=x.dtype, device=x.device)), value=-2.0)
 
 
 def householder_logdet(x, v):
@@ -738,18 +738,18 @@ def householder_logdet(x, v):
 
 def householder_inverse(y, v):
     d = y.shape[-1]
-    x = torch.addcmul(y, v, ((torch.sum((v) ** (2), dim=-1)) ** (-1) * ((y @ v))[..., None]), value=-2.0)
+    x = torch.addcmul(y, ((y @ v))[..., None], (torch.as_tensor((torch.sum((v) ** (2), dim=-1)) ** (-1) * v, dtype=y.dtype, device=y.device)), value=-2.0)
     return x
 
 
 def householder_forward_and_logdet(x, v):
     d = x.shape[-1]
-    return torch.addcmul(x, v, ((torch.sum((v) ** (2), dim=-1)) ** (-1) * ((x @ v))[..., None]), value=-2.0), _batch(0, x)
+    return torch.addcmul(x, ((x @ v))[..., None], (torch.as_tensor((torch.sum((v) ** (2), dim=-1)) ** (-1) * v, dtype=x.dtype, device=x.device)), value=-2.0), _batch(0, x)
 
 
 def householder_inverse_and_logdet(y, v):
     d = y.shape[-1]
-    x = torch.addcmul(y, v, ((torch.sum((v) ** (2), dim=-1)) ** (-1) * ((y @ v))[..., None]), value=-2.0)
+    x = torch.addcmul(y, ((y @ v))[..., None], (torch.as_tensor((torch.sum((v) ** (2), dim=-1)) ** (-1) * v, dtype=y.dtype, device=y.device)), value=-2.0)
     return x, -_batch(0, y)
 
 
@@ -782,7 +782,7 @@ def reverse_inverse_and_logdet(y):
 
 def _upper_forward(x, s, U):
     d = x.shape[-1]
-    return torch.addcmul((x @ (U * torch.ones(d, d, dtype=x.dtype, device=x.device).tril(-1).T).T), s, (x))
+    return torch.addcmul((x @ (U * torch.ones(d, d, dtype=x.dtype, device=x.device).tril(-1).T).T), x, (torch.as_tensor(s, dtype=x.dtype, device=x.device)))
 
 
 def upper_forward(x, s, U):

@@ -190,3 +190,38 @@ def test_the_docstring_examples_run():
     for module in (derive.api, derive.own):
         failed, tried = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
         assert tried > 0 and failed == 0, module.__name__
+
+
+def test_a_layer_without_a_closed_form_inverse_says_so():
+    """x + a·tanh(x) = y has no closed-form solution (SymPy raises NotImplementedError): the inverse is reported
+    as not in closed form, and the rest is derived and verified."""
+    x, a = own.vector("x"), own.vector("a")
+    d = derive.layer({"y": x + a * sp.tanh(x)}, inputs=x, name="tanh-residual")
+    assert d.all_verified and d.all_checks_pass
+    assert d.derivations[0].data["inverse_kind"] == "no closed form" and "inverse" not in d.results
+    f = d.lambdify("numpy")
+    X, A = np.random.default_rng(4).normal(size=(6, 3)), np.array([0.5, -0.4, 2.0])
+    np.testing.assert_allclose(f.tanh_residual_logdet(X, A), np.log(np.abs(1 + A * (1 - np.tanh(X) ** 2))).sum(-1))
+
+
+def test_lambdify_torch_is_the_torch_module(planar):
+    torch = pytest.importorskip("torch", reason="torch is not installed (pip install -e '.[torch]')")
+    t, n = planar.lambdify("torch"), planar.lambdify("numpy")
+    rng = np.random.default_rng(6)
+    x, u, w, b = rng.normal(size=(9, 5)), rng.normal(size=5) / 3, rng.normal(size=5), np.float64(-0.2)
+    got = t.planar_logdet(*(torch.tensor(v) for v in (x, u, w, b)))
+    np.testing.assert_allclose(got.numpy(), n.planar_logdet(x, u, w, b), rtol=1e-13)
+    y, ld = t.Planar(torch.tensor(u), torch.tensor(w), torch.tensor(b))(torch.tensor(x))
+    np.testing.assert_allclose(ld.detach().numpy(), got.numpy(), rtol=1e-13)
+
+
+def test_the_api_functions_are_not_shadowed_by_modules():
+    """Deriving the sheet imports every module of the package; ``derive.kl`` and the others stay the API's."""
+    import importlib
+    import pkgutil
+
+    for info in pkgutil.walk_packages(derive.__path__, "derive."):
+        if not info.name.endswith("__main__"):
+            importlib.import_module(info.name)
+    for name in ("layer", "flow", "kl", "sheet"):
+        assert callable(getattr(derive, name)) and getattr(derive, name).__module__ == "derive.api", name

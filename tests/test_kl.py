@@ -2,7 +2,7 @@
 import pytest
 import sympy as sp
 
-import derive.kl as klmod
+import derive.kl_gaussian as klmod
 from derive.probability import KL, Density, Expect
 
 pytestmark = [pytest.mark.mutation_variational]

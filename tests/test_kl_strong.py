@@ -11,7 +11,7 @@ import pytest
 import sympy as sp
 from sympy.codegen.cfunctions import log1p
 
-import derive.kl as klmod
+import derive.kl_gaussian as klmod
 from derive.model import Derivation, Result
 from derive.numeric import variational
 from derive.render.numpy_module import render_module

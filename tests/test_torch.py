@@ -237,31 +237,67 @@ def test_the_matrix_path_of_affine_layers_equals_numpy(code, name):
     np.testing.assert_allclose(back.numpy(), x, atol=1e-8)
 
 
-def test_a_sum_with_a_product_is_one_addcmul_with_its_coefficient():
-    """The torch printer's fused multiply-add (and its spreading of (b + x)·q) against plain arithmetic, with
-    coefficients other than 1; numpy code keeps the plain form; a per-row scalar is not spread."""
+def _printed(exprs, lib, names, sizes):
+    from derive.flows.codegen import Printer
+    from derive.flows.index import I, K
+
+    pr = Printer(names, sizes, None, lib)
+    pr.index_sizes, pr.batched = {I: list(sizes)[0], K: list(sizes)[0]}, {next(iter(names))}
+    codes = pr.print_all(exprs)
+    return [c.text for c in codes], dict(pr.hoisted)
+
+
+def _run(texts, hoisted, env):
+    ns = dict(env)
+    for call, name in hoisted.items():
+        exec(f"{name} = {call}", ns)  # code printed by derive's printer, in a test
+    return [eval(t, ns) for t in texts]
+
+
+def test_a_sum_with_a_product_is_one_addcmul_and_equals_the_plain_sum():
+    """The torch printer's fused multiply-add, with coefficients other than 1 and terms on different axes (rows
+    = d, so that a misaligned operand would broadcast silently), against the same expressions printed plain;
+    a sum whose rest does not depend on the batch, or a multiplied sum (spreading it would cancel digits in
+    float32), stays as it is; numpy code is never fused."""
     import sympy as sp
 
-    from derive.flows.codegen import Printer, Torch
-    from derive.flows.index import I
+    from derive.flows.codegen import Torch
+    from derive.flows.index import I, K
 
-    x, b, ell = sp.IndexedBase("x"), sp.IndexedBase("b"), sp.IndexedBase("ell")
+    class Plain(Torch):
+        fused = False
+
+    x, b, ell, W, v = (sp.IndexedBase(n) for n in ("x", "b", "ell", "W", "v"))
     d = sp.Symbol("d", integer=True, positive=True)
-    exprs = [b[I] - 2 * x[I] * sp.exp(ell[I]), 3 * (b[I] + x[I]) * sp.exp(ell[I]), b[I] + x[I] * ell[I] * b[I] / 5]
-    plain = [lambda x, b, e: b - 2 * x * np.exp(e), lambda x, b, e: 3 * (b + x) * np.exp(e),
-             lambda x, b, e: b + x * e * b / 5]
+    row = sp.Sum(x[K] * v[K], (K, 1, d))
+    fused = [sp.sin(x[I]) - 2 * x[I] * sp.exp(ell[I]), sp.tanh(x[I]) + x[I] * ell[I] * b[I] / 5,
+             x[K] + x[I] * W[I, K], row + x[I] * ell[I], x[I] + row * ell[I] * x[K], x[I] * v[I] + 2 * x[I] * ell[I]]
+    plain = [b[I] + x[I] * W[I, K], 3 * (b[I] + x[I]) * sp.exp(ell[I]), b[I] - 2 * x[I] * sp.exp(ell[I])]
+    names, sizes = {x: "x", b: "b", ell: "ell", W: "W", v: "v"}, {d: "d"}
+    rng = np.random.default_rng(0)
+    env = {"torch": torch, "d": 4, **{k: torch.tensor(rng.normal(size=s)) for k, s in
+                                     (("x", (4, 4)), ("b", 4), ("ell", 4), ("W", (4, 4)), ("v", 4))}}
+    for exprs, is_fused in ((fused, True), (plain, False)):
+        texts, hoisted = _printed(exprs, Torch("x"), names, sizes)
+        assert all(t.startswith("torch.addcmul(") == is_fused for t in texts), texts
+        want = _run(*_printed(exprs, Plain("x"), names, sizes), env)
+        for text, got, expected in zip(texts, _run(texts, hoisted, env), want):
+            torch.testing.assert_close(got, expected, rtol=1e-13, atol=1e-13, msg=text)
+    texts = _printed(fused, Torch("x"), names, sizes)[0]
+    assert "value=-2.0" in texts[0] and "value=0.2" in texts[1]
+    assert not any("addcmul" in t for t in _printed(fused, None, names, sizes)[0])
 
-    def printed(lib):
-        pr = Printer({x: "x", b: "b", ell: "ell"}, {d: "d"}, None, lib)
-        pr.index_sizes, pr.batched = {I: d}, {x}
-        return [c.text for c in pr.print_all(exprs)]
 
-    texts = printed(Torch("x"))
-    assert all(t.startswith("torch.addcmul(") for t in texts), texts
-    assert "value=-2.0" in texts[0]
-    assert not any("addcmul" in t for t in printed(None))
-    rng = np.random.default_rng(5)
-    xv, bv, ev = rng.normal(size=(7, 4)), rng.normal(size=4), rng.normal(size=4)
-    for text, want in zip(texts, plain):
-        got = eval(text, {"torch": torch, "x": torch.tensor(xv), "b": torch.tensor(bv), "ell": torch.tensor(ev)})
-        np.testing.assert_allclose(got.numpy(), want(xv, bv, ev), rtol=1e-14, atol=1e-14)
+def test_the_fused_torch_code_keeps_accuracy_and_takes_parameters_as_numbers(code):
+    """ActNorm on data far from 0 (what its initialisation centres) in float32 is as accurate as (x + b)·exp(ℓ)
+    rounded once per operation, and a parameter given as a Python number still works."""
+    ns = code["actnorm"][1]
+    rng = np.random.default_rng(2)
+    x = torch.tensor(1000 + rng.normal(size=(64, 5)), dtype=torch.float32)
+    b, ell = -x.mean(0), -torch.log(x.std(0))                          # float32 parameters
+    y = ns["actnorm_forward"](x, b, ell)
+    reference = (x.double() + b.double()) * torch.exp(ell.double())   # the same numbers, in float64
+    assert float((y.double() - reference).abs().max()) < 3e-6   # spread into b·e^ℓ + x·e^ℓ: about 2e-5
+    back, ld = ns["actnorm_inverse_and_logdet"](y, 0.5, ell)
+    assert back.dtype == torch.float32 and ld.shape == (64,)
+    assert code["affine"][1]["affine_forward"](x, 2.0, 0.5).shape == x.shape

@@ -19,7 +19,7 @@ def vfe():
 
 @functools.lru_cache(maxsize=None)
 def kl(prior_std=1):
-    from derive.kl import derive_kl
+    from derive.kl_gaussian import derive_kl
 
     return derive_kl(prior_std=prior_std)
 

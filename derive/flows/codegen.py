@@ -149,51 +149,37 @@ class Printer:
     def _Mul(self, expr):
         parts = [self(a) for a in expr.args]
         axes, batch = self.merged(parts)
-        if self._fusing() and batch:
-            spread = self._distributed(expr, parts)
-            if spread is not None:
-                return self(spread)
         return Code("(" + " * ".join(self.align(p, axes, batch) for p in parts) + ")", axes, batch)
 
     # -- fused multiply-add (torch): rest + c·a·b in one pass over the batch, with no temporary ---------------
     def _fusing(self) -> bool:
         return getattr(self.lib, "fused", False) and not self.scalar and self.counts is None
 
-    @staticmethod
-    def _array(code: Code) -> bool:
-        return bool(code.axes or code.batch)
-
     def _addcmul(self, terms, parts, axes, batch):
-        """``torch.addcmul(rest, a, b, value=c)`` for a sum with a product term c·a·b over the batch."""
+        """``torch.addcmul(rest, a, b, value=c)`` for rest + c·a·b where the rest and a depend on the batch (so
+        both are tensors whatever the parameters were given as; b, if it does not, is made one).  A sum that
+        is multiplied, (p + x)·q, is left as it is: spreading it would cancel digits in float32."""
+        hoisted = (self.hoisted or {}).values()
         for n, term in enumerate(terms):
             coeff, factors = term.as_coeff_mul() if isinstance(term, sp.Mul) else (1, ())
-            if not parts[n].batch or len(factors) < 2 or parts[n].text in self.hoisted.values():
+            if not parts[n].batch or len(factors) < 2 or parts[n].text in hoisted:
                 continue   # (a product computed once into a variable for other uses is added as it is)
-            codes = [self(f) for f in factors]
-            rest = [p for m, p in enumerate(parts) if m != n]
-            first = next((m for m, c in enumerate(codes) if self._array(c)), None)
-            if first is None or not any(self._array(c) for m, c in enumerate(codes) if m != first) \
-                    or not any(self._array(r) for r in rest):
+            others = [p for m, p in enumerate(parts) if m != n]
+            if len(others) != len([p for p in others if p.batch]) or not others:
                 continue
-            others = [self.align(c, axes, batch) for m, c in enumerate(codes) if m != first]
-            text = (f"torch.addcmul({' + '.join(self.align(r, axes, batch) for r in rest)}, "
-                    f"{self.align(codes[first], axes, batch)}, ({' * '.join(others)})"
+            codes = [self(f) for f in factors]
+            first = next((m for m, c in enumerate(codes) if c.batch), None)
+            if first is None:
+                continue
+            second = [self.align(c, axes, batch) for m, c in enumerate(codes) if m != first]
+            product = " * ".join(second)
+            if not any(c.batch for m, c in enumerate(codes) if m != first):
+                product = f"torch.as_tensor({product}, dtype={self.lib.like}.dtype, device={self.lib.like}.device)"
+            text = (f"torch.addcmul({' + '.join(self.align(r, axes, batch) for r in others)}, "
+                    f"{self.align(codes[first], axes, batch)}, ({product})"
                     + (f", value={float(coeff)!r})" if coeff != 1 else ")"))
             return Code(text, axes, batch)
         return None
-
-    def _distributed(self, expr, parts):
-        """(p + x)·q with x the only batch term and p, q free of the batch, as p·q + x·q (then one addcmul)."""
-        sums = [m for m, (a, c) in enumerate(zip(expr.args, parts)) if c.batch and isinstance(a, sp.Add)]
-        if len(sums) != 1 or sum(c.batch for c in parts) != 1:
-            return None
-        total = expr.args[sums[0]]
-        rest = sp.Mul(*[a for m, a in enumerate(expr.args) if m != sums[0]])
-        terms = [self(t) for t in total.args]
-        if sum(t.batch for t in terms) != 1 or not any(t.batch and t.axes for t in terms) \
-                or not self._array(self(rest)):
-            return None    # only where the product becomes one addcmul over arrays
-        return sp.Add(*[sp.Mul(t, rest) for t in total.args])
 
     def _Pow(self, expr):
         base = self(expr.base)

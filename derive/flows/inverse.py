@@ -53,8 +53,13 @@ def peel(value, expr, unknown):
 def _solve(equation, unknown):
     """The one solution of ``equation`` that undoes it at random real points (None if not exactly one)."""
     peeled = peel(equation.lhs, equation.rhs, unknown)
-    candidates = [peeled] if peeled is not None else [c for c in sp.solve(equation, unknown, dict=False)
-                                                        if not c.has(sp.I)]
+    if peeled is not None:
+        candidates = [peeled]
+    else:
+        try:
+            candidates = [c for c in sp.solve(equation, unknown, dict=False) if not c.has(sp.I)]
+        except NotImplementedError:  # x + a·tanh(x) = y: SymPy has no method for it, so no closed form
+            candidates = []
     good = [c for c in candidates if _undoes(c, equation, unknown)]
     return good[0] if len(good) == 1 else None
 
