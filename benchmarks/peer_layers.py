@@ -29,9 +29,10 @@ OUTPUTS = Path(__file__).resolve().parent.parent / "outputs"
 LIBRARIES = ("nflows", "zuko", "FrEIA", "normflows", "pyro")
 
 
-def load(stem):
-    """The generated module ``outputs/<stem>.py`` (``derive_torch`` or ``derive_numeric``), loaded from its path."""
-    spec = importlib.util.spec_from_file_location(stem, OUTPUTS / f"{stem}.py")
+def load(path):
+    """A generated module (``outputs/derive_torch.py``, ``outputs/derive_numeric.py``), imported from its file:
+    what a user of ``derive all`` imports."""
+    spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -486,7 +487,7 @@ def _check_case(case, d, dtype, torch_mod, numpy_mod, n=500, seed=0):
 
 def selfcheck(sizes=(8, 64), n=500):
     """Every implementation against ``ours``; asserts the tolerances and returns {(case, impl, dtype): max gap}."""
-    torch_mod, numpy_mod = load("derive_torch"), load("derive_numeric")
+    torch_mod, numpy_mod = load(OUTPUTS / "derive_torch.py"), load(OUTPUTS / "derive_numeric.py")
     worst = {}
     for case in CASES:
         for dtype, tol in ((torch.float64, 1e-10), (torch.float32, 1e-3)):

@@ -43,7 +43,6 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 KEEP_FREED = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": str(2**40)}
 
 import argparse  # noqa: E402
-import importlib.util  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
 import statistics  # noqa: E402
@@ -54,17 +53,10 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-OUTPUTS = HERE.parent / "outputs"
-LIBRARIES = ("nflows", "zuko", "FrEIA", "normflows", "pyro")
+sys.path.insert(0, str(HERE))
+from peer_layers import LIBRARIES, OUTPUTS, load  # noqa: E402  (the other layers' cases, and what both share)
+
 OURS = ("derive torch", "derive numpy")
-
-
-def load(path):
-    """A generated module, imported from its file (what a user of ``derive all`` imports)."""
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -275,15 +267,9 @@ class Coupling:
 
 
 def cases():
-    found = [Coupling]
-    try:
-        sys.path.insert(0, str(HERE))
-        import peer_layers
+    import peer_layers
 
-        found += list(peer_layers.CASES)
-    except ImportError as exc:
-        print(f"  (benchmarks/peer_layers.py not loaded: {exc})")
-    return found
+    return [Coupling, *peer_layers.CASES]
 
 
 def implementations(case, mods, p, dtype):
