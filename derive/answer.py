@@ -278,7 +278,7 @@ def _q24(der: Derivation) -> Section:
     return sec
 
 
-def section_two(by_name: dict) -> Section:
+def section_two(by_name: dict, figure=None) -> Section:
     sec = Section("2", "Variational Free Energy")
     kids = []
     if "vfe" in by_name:
@@ -287,6 +287,10 @@ def section_two(by_name: dict) -> Section:
         kids += [_q22(by_name["kl"]), _q23(by_name["kl"])]
     if "reparam" in by_name:
         kids.append(_q24(by_name["reparam"]))
+    if "estimators" in by_name:
+        from .kl_catalogue_document import estimator_section
+
+        kids.append(estimator_section(by_name["estimators"], figure, "2.5", new_page=False))
     sec.children = kids
     return sec
 
@@ -375,12 +379,13 @@ def intro() -> list:
                   Math(y2), " and ", Math(y2), "\u201d in 1.1 is read as from ", Math(y1), " and ", Math(y2), ".",))]
 
 
-def build(derivations) -> Document:
+def build(derivations, figure=None) -> Document:
+    """The writeup of the sheet's ``derivations``; ``figure``: the estimators' variance plot (an Image)."""
     by_name = {d.name: d for d in derivations}
     doc = Document(TITLE, intro())
     if "coupling" in by_name:
         doc.sections.append(section_one(by_name["coupling"]))
-    doc.sections += [section_two(by_name), feedback(), verification_log(derivations, "A"),
+    doc.sections += [section_two(by_name, figure), feedback(), verification_log(derivations, "A"),
                      checks_table(derivations, "B")]
     if "reparam" in by_name and "graph" in by_name["reparam"].figures:
         doc.sections.append(graph_appendix(by_name["reparam"], "C"))

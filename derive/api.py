@@ -337,15 +337,30 @@ def _flow_member(item, pos: int):
 
 
 def kl(p: str, q: str, *, time_limit: float = DEFAULT_TIME_LIMIT, strict: bool = False) -> Derived:
-    """KL(p ‖ q) for a pair of the catalogue, by family name: ``derive.kl("normal", "normal")`` is the sheet's
-    KL(N(μ, σ²) ‖ N(0, 1)) of factorised Gaussians (2.2-2.3), in the mean and standard deviation (scale)
-    parameterisation, with its closed form (``closed_form``) and its stable form (``stable``)."""
-    pairs = {("normal", "normal"): "kl"}
-    if (p, q) not in pairs:
+    """KL(p ‖ q) for a pair of the catalogue, by family name: ``derive.kl("gamma", "gamma")``.
+
+    The parameterisation of each family is stated in the derivation's summary and in the description of its
+    results (Gamma: shape and rate; Normal: mean and standard deviation; ...).  The results are
+    ``kl.<p>.<q>`` (the closed form, +∞ where p puts mass where q has none), ``kl.<p>.<q>.finite_when`` and
+    ``kl.<p>.<q>.stable`` (the form the exported function ``kl_<p>_<q>`` computes).  The sheet's
+    KL(N(μ, σ²) ‖ N(0, 1)) of 2.2-2.3 is part of :func:`sheet`.
+
+    >>> d = kl("exponential", "exponential")
+    >>> d.all_verified, d.result("kl.exponential.exponential")
+    (True, log(lambda_p) - log(lambda_q) - 1 + lambda_q/lambda_p)
+    """
+    from .divergence.catalogue import PAIRS, find
+
+    pair = find(p, q) if isinstance(p, str) and isinstance(q, str) else None
+    if pair is None:
         raise InputError(f"no KL pair ({p!r}, {q!r}) in the catalogue; it has "
-                         + ", ".join(f"({a!r}, {b!r})" for a, b in pairs))
+                         + ", ".join(f"({x.p!r}, {x.q!r})" for x in PAIRS))
+    from .registry import Options, kl_pairs
+
+    entry, opts = kl_pairs()[pair.name], Options()
     with _limits(time_limit, "derive.kl"):
-        return _finish(_sheet_part(pairs[(p, q)]), strict)
+        der = _checked(entry.build(opts), lambda d: entry.cross_checks(d, opts))
+        return _finish(Derived([der], der.title, pair.name), strict)
 
 
 def _sheet_part(name: str) -> Derived:

@@ -63,14 +63,20 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--layer", default=None, help="your own layer: a TOML file of its equations")
         p.add_argument("--flow", default=None, help="your own flow: a TOML file listing its layers")
 
+    def pair(p):
+        p.add_argument("--p", default=None, help="KL pair: p's family (derive show kl --p gamma --q gamma)")
+        p.add_argument("--q", default=None, help="KL pair: q's family")
+
     show = sub.add_parser("show", help="print a derivation step by step")
     show.add_argument("name", nargs="?")
     common(show)
     own(show)
+    pair(show)
     check = sub.add_parser("check", help="run a derivation's numeric cross-checks")
     check.add_argument("name", nargs="?")
     common(check)
     own(check)
+    pair(check)
     all_ = sub.add_parser("all", help="print, check and export everything")
     common(all_)
     all_.add_argument("--out", default="outputs", help="output folder (default: outputs)")
@@ -220,15 +226,35 @@ def _own_entry(args):
         raise UsageError(str(exc)) from None
 
 
+def _pair_name(args) -> str | None:
+    """``kl --p P --q Q`` as the pair's name (``kl-P-Q``); the name given otherwise."""
+    p, q = getattr(args, "p", None), getattr(args, "q", None)
+    if p is None and q is None:
+        return args.name
+    if p is None or q is None:
+        raise UsageError(f"--p and --q go together: derive {args.command} kl --p gamma --q gamma")
+    if args.name not in (None, "kl"):
+        raise UsageError(f"--p and --q name a KL pair: derive {args.command} kl --p {p} --q {q}")
+    from .divergence.catalogue import PAIRS, find
+
+    pair = find(p, q)
+    if pair is None:
+        known = ", ".join(f"{x.p}/{x.q}" for x in PAIRS)
+        raise UsageError(f"no KL pair with p = {p!r} and q = {q!r} in the catalogue; p/q pairs: {known}")
+    return pair.name
+
+
 def _entry(name: str):
-    from .registry import ENTRIES, catalogue
+    from .registry import ENTRIES, catalogue, kl_pairs
 
     if name in ENTRIES:
         return ENTRIES[name]
-    layers = catalogue()
+    layers, pairs = catalogue(), kl_pairs()
+    if name in pairs:
+        return pairs[name]
     if name not in layers:
         raise UsageError(f"unknown derivation {name!r}; known: {', '.join(ENTRIES)}; flow layers: "
-                         f"{', '.join(layers)}")
+                         f"{', '.join(layers)}; KL pairs: {', '.join(pairs)}")
     return layers[name]
 
 
@@ -254,6 +280,11 @@ def cmd_list(args) -> int:
     print("\nflow layers (derive show NAME, derive check NAME):")
     for e in catalogue().values():
         print(f"{e.name:13s} {_as_ascii(e.description) if _ascii() else e.description}")
+    from .registry import kl_pairs
+
+    print("\nKL pairs (derive show NAME, or derive show kl --p P --q Q):")
+    for e in kl_pairs().values():
+        print(f"{e.name:26s} {_as_ascii(e.description) if _ascii() else e.description}")
     return 0
 
 
@@ -270,6 +301,7 @@ def _as_ascii(text: str) -> str:
 
 
 def cmd_show(args) -> int:
+    args.name = _pair_name(args)
     entry = _own_entry(args) or _entry(args.name)
     opts, _ = _options(args)
     der = _build(entry, opts)
@@ -285,6 +317,7 @@ def cmd_show(args) -> int:
 
 
 def cmd_check(args) -> int:
+    args.name = _pair_name(args)
     entry = _own_entry(args) or _entry(args.name)
     opts, _ = _options(args)
     der = _build(entry, opts)

@@ -86,6 +86,16 @@ class GraphFigure:
 
 
 @dataclass(frozen=True)
+class Image:
+    """A figure drawn from the derivations' results (a PNG made by :mod:`derive.estimator_figure`): ``name`` is
+    the file written beside the document, ``data`` its bytes."""
+
+    name: str
+    data: bytes
+    caption: Prose
+
+
+@dataclass(frozen=True)
 class Template:
     """A part for the author to fill in: a notice and numbered questions, nothing generated."""
 
@@ -93,7 +103,7 @@ class Template:
     questions: tuple
 
 
-Block = Union[Para, Display, Table, GraphFigure, Template]
+Block = Union[Para, Display, Table, GraphFigure, Image, Template]
 
 
 @dataclass

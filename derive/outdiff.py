@@ -38,7 +38,9 @@ def _line_problem(name: str, number: int, old: str, new: str) -> str | None:
     return f"{name}, line {number}: {old.strip()[:80]!r} where this run writes {new.strip()[:80]!r}"
 
 
-def _text_problem(name: str, on_disk: bytes, expected: str) -> str | None:
+def _text_problem(name: str, on_disk: bytes, expected) -> str | None:
+    if isinstance(expected, bytes):  # a figure
+        return None if on_disk == expected else f"{name} differs from the figure this run draws"
     try:
         old = on_disk.decode("utf-8").split("\n")
     except UnicodeDecodeError:

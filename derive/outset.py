@@ -32,9 +32,10 @@ from pathlib import Path
 #: the files ``derive all`` writes; an output folder holds nothing else
 OWNED = ("derivations.json", "writeup.tex", "writeup.md", "writeup.html", "derive_numeric.py", "derive_torch.py",
          "writeup.pdf",
-         "manifest.json", "catalogue.tex", "catalogue.md", "catalogue.html", "catalogue.pdf")
+         "manifest.json", "catalogue.tex", "catalogue.md", "catalogue.html", "catalogue.pdf",
+         "kl-catalogue.tex", "kl-catalogue.md", "kl-catalogue.html", "kl-catalogue.pdf", "estimator-variance.png")
 #: each PDF of the set and the LaTeX it is compiled from
-PDFS = {"writeup.pdf": "writeup.tex", "catalogue.pdf": "catalogue.tex"}
+PDFS = {"writeup.pdf": "writeup.tex", "catalogue.pdf": "catalogue.tex", "kl-catalogue.pdf": "kl-catalogue.tex"}
 
 
 class OutputError(Exception):

@@ -102,6 +102,18 @@ def _reparam_check(der, opts):
     return reparam_checks(der, seed=opts.seed)
 
 
+def _estimators_build(opts):
+    from .estimators import derive_estimators_comparison
+
+    return derive_estimators_comparison(opts.prior_mean, opts.prior_std)
+
+
+def _estimators_check(der, opts):
+    from .numeric.estimator_checks import estimator_checks
+
+    return estimator_checks(der, seed=opts.seed)
+
+
 ENTRIES: dict[str, Entry] = {
     "coupling": Entry("coupling", "1.1-1.3", "affine coupling block: inverse, Jacobian, determinant, volume",
                       _coupling_build, _coupling_check),
@@ -109,6 +121,9 @@ ENTRIES: dict[str, Entry] = {
     "kl": Entry("kl", "2.2-2.3", "KL of factorised Gaussians: sum over dimensions, closed form", _kl_build, _kl_check),
     "reparam": Entry("reparam", "2.4", "reparameterisation gradient by backpropagation", _reparam_build,
                      _reparam_check),
+    "estimators": Entry("estimators", "2.5", "three gradient estimators of the KL compared: pathwise, score "
+                        "function (with the optimal baseline), path derivative", _estimators_build,
+                        _estimators_check),
 }
 
 
@@ -135,6 +150,27 @@ def catalogue() -> dict[str, Entry]:
     from . import flows
 
     return {n: Entry(n, "layer", flows.describe(n), _layer_build(n), _layer_check) for n in flows.names()}
+
+
+def _kl_pair_build(name: str):
+    def build(opts: Options):
+        from .divergence.catalogue import derive
+
+        return derive(name, seed=opts.seed)
+    return build
+
+
+def _kl_pair_check(der, opts: Options):
+    from .divergence.crosscheck import cross_checks
+
+    return cross_checks(der, seed=opts.seed)
+
+
+def kl_pairs() -> dict[str, Entry]:
+    """The KL catalogue's pairs, by name (``kl-gamma-gamma``; derived on demand)."""
+    from .divergence import catalogue as kl
+
+    return {n: Entry(n, "KL pair", kl.describe(n), _kl_pair_build(n), _kl_pair_check) for n in kl.names()}
 
 
 def _own_build(kind: str, item, file_dim):

@@ -23,32 +23,65 @@ def entries_of(opts) -> list:
     """The registry's entries ``derive all`` derives: the sheet's, the catalogue's, your own."""
     from .registry import ENTRIES, catalogue, own
 
-    entries = list(ENTRIES.values()) + (list(catalogue().values()) if getattr(opts, "catalogue", False) else [])
+    from .registry import kl_pairs
+
+    more = list(catalogue().values()) + list(kl_pairs().values()) if getattr(opts, "catalogue", False) else []
+    entries = list(ENTRIES.values()) + more
     return entries + [own(kind, path, opts.dim if opts.dim != 16 else None) for kind, path in getattr(opts, "own", ())]
 
 
-def render_files(derivations) -> dict[str, str]:
-    """Every text output of the set: the sheet's writeup from the sheet's derivations, the catalogue document
-    from the flow layers' (when there are any), and the JSON, numpy module and torch module of all of them."""
-    from . import catalogue_document
+def render_files(derivations) -> dict:
+    """Every output of the set but the PDFs: the sheet's writeup from the sheet's derivations (with the
+    estimators' figure), the flow-layer catalogue from the layers', the KL catalogue from the KL pairs' (each
+    when there are any), and the JSON, numpy module and torch module of all of them."""
+    from . import catalogue_document, kl_catalogue_document
     from .answer import build as build_document
     from .registry import ENTRIES
     from .render import html, latex, markdown, numpy_module, torch_module
     from .render.jsonout import SCHEMA_VERSION, derivation_dict, dumps
 
     sheet = [d for d in derivations if d.name in ENTRIES]
-    layers = [d for d in derivations if d.name not in ENTRIES]
+    pairs = [d for d in derivations if d.name not in ENTRIES and "pair" in d.data]
+    layers = [d for d in derivations if d.name not in ENTRIES and "pair" not in d.data]
     payload = {"schema_version": SCHEMA_VERSION, "derivations": [derivation_dict(d) for d in derivations]}
     files = {"derivations.json": dumps(payload), "derive_numeric.py": numpy_module.render_module(derivations),
              "derive_torch.py": torch_module.render_module(derivations)}
-    for stem, doc in [("writeup", build_document(sheet))] + ([("catalogue", catalogue_document.build(layers))]
-                                                           if layers else []):
+    figure = _estimator_figure(sheet)
+    if figure is not None:
+        files[figure.name] = figure.data
+    documents = [("writeup", build_document(sheet, figure))]
+    documents += [("catalogue", catalogue_document.build(layers))] if layers else []
+    documents += [("kl-catalogue", kl_catalogue_document.build(pairs, _named(sheet, "estimators"), figure))] \
+        if pairs else []
+    for stem, doc in documents:
         files.update({f"{stem}.tex": latex.render(doc), f"{stem}.md": markdown.render(doc),
                       f"{stem}.html": html.render(doc)})
     return files
 
 
-def compile_pdf(tex: str, scratch: str | None = None, stem: str = "writeup") -> tuple[bytes | None, str]:
+def _named(derivations, name: str):
+    return next((d for d in derivations if d.name == name), None)
+
+
+FIGURE = "estimator-variance.png"
+
+
+def _estimator_figure(derivations):
+    """The variance of each gradient estimator against σ (and λ), as the document's image, or None."""
+    der = _named(derivations, "estimators")
+    if der is None:
+        return None
+    from .document import Image
+    from .estimator_figure import variance_figure
+
+    return Image(FIGURE, variance_figure(der), ("The variance of each estimator of the KL gradient: lines are the "
+                                                "derived formulas, circles Monte Carlo estimates. Left and middle: "
+                                                "q = N(1, σ²) against N(0, 1); right: Exponential(λ) against "
+                                                "Exponential(1).",))
+
+
+def compile_pdf(tex: str, scratch: str | None = None, stem: str = "writeup",
+                assets: dict | None = None) -> tuple[bytes | None, str]:
     """Compile with latexmk or pdflatex; returns (pdf bytes or None, message).
 
     The LaTeX files are made in a folder under ``scratch`` (the staging folder, which a killed run's
@@ -60,6 +93,8 @@ def compile_pdf(tex: str, scratch: str | None = None, stem: str = "writeup") -> 
                       f"texlive-pictures latexmk) to get {stem}.pdf")
     with tempfile.TemporaryDirectory(prefix=".latex-", dir=scratch) as tmp:
         (Path(tmp) / f"{stem}.tex").write_text(tex, encoding="utf-8")
+        for name, data in (assets or {}).items():  # the figures it includes
+            (Path(tmp) / name).write_bytes(data)
         if engine.endswith("latexmk"):
             cmd = [engine, "-pdf", "-interaction=nonstopmode", "-halt-on-error", f"{stem}.tex"]
         else:
@@ -97,12 +132,13 @@ def _compile_pdfs(files: dict, console, cache=None) -> bool:
     from . import budget
 
     failed = False
-    for stem in ("writeup", "catalogue"):
+    assets = {name: data for name, data in files.items() if name.endswith(".png")}
+    for stem in ("writeup", "catalogue", "kl-catalogue"):
         if f"{stem}.tex" not in files:
             continue
         budget.stage(f"compiling {stem}.pdf")
         with console.status(f"compiling {stem}.pdf", spinner="dots"):
-            pdf_bytes, message = _pdf(files[f"{stem}.tex"], stem, cache)
+            pdf_bytes, message = _pdf(files[f"{stem}.tex"], stem, cache, assets)
         if pdf_bytes is None:
             failed = failed or message.startswith("LaTeX failed")
             print(f"derive: {message}", file=sys.stderr)
@@ -113,18 +149,23 @@ def _compile_pdfs(files: dict, console, cache=None) -> bool:
     return failed
 
 
-def _pdf(tex: str, stem: str, cache) -> tuple:
-    """(PDF bytes or None, message): from the cache when it holds this source's PDF, else compiled."""
+def _pdf(tex: str, stem: str, cache, assets: dict | None = None) -> tuple:
+    """(PDF bytes or None, message): from the cache when it holds this source's PDF (the same .tex and the same
+    figures), else compiled."""
+    import hashlib
+
     from . import budget
     from .cache import pdf_key
 
     engine, version = latex_engine()
-    k = pdf_key(tex, version) if cache is not None and engine is not None else None
+    used = {n: d for n, d in (assets or {}).items() if n in tex}
+    source = tex + "".join(f"\n%{n} {hashlib.sha256(d).hexdigest()}" for n, d in sorted(used.items()))
+    k = pdf_key(source, version) if cache is not None and engine is not None else None
     if k is not None:
         held = cache.get_bytes(k, "pdf")
         if held is not None and held.startswith(b"%PDF"):
             return held, f"{stem}.pdf from the cache"
-    pdf_bytes, message = compile_pdf(tex, budget.stage_dir(), stem)
+    pdf_bytes, message = compile_pdf(tex, budget.stage_dir(), stem, used)
     if k is not None and pdf_bytes is not None:
         cache.put(k, pdf_bytes, "pdf")
     return pdf_bytes, message

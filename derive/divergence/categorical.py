@@ -246,7 +246,7 @@ def derive_categorical(seed: int = 0) -> Derivation:
     der.givens += [Given(st.pa, mass(P), "p: P(x = i) = p_i for x in 1..K, p_i ≥ 0, Σ_i p_i = 1"),
                    Given(st.qa, mass(Q), "q: P(x = i) = q_i for x in 1..K, q_i ≥ 0, Σ_i q_i = 1")]
     der.symbols.update({"K": K, "j": j, "x": x, "p": P, "q": Q})
-    sec = der.section("KL(Categorical ‖ Categorical)", "KL",
+    sec = der.section("from the mass functions", "KL",
                       "p = Categorical, q = Categorical on the classes 1..K; [x = j] is 1 if x = j, else 0.")
     combination = _decomposition(st, sec, _definition(st, sec))
     closed = _closed(st, sec, combination, _indicator(st, sec))

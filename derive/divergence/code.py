@@ -63,6 +63,9 @@ class TorchPrinter:
                 x, y = (self._print(a) for a in expr.args)
                 return f"torch.xlogy({x}, {y})"
 
+            def _print_expm1(self, expr):
+                return f"torch.expm1({self._print(expr.args[0])})"
+
             def _print_Pi(self, expr):
                 return "math.pi"
 

@@ -576,10 +576,12 @@ def _stable_step(st, sec, closed, stable) -> None:
 
 # ---- the derivations -------------------------------------------------------------------------------------
 
-def _start(st) -> Derivation:
-    from .catalogue import title
+#: the families' titles (as in the catalogue)
+TITLES = {"mvnormal": "MVNormal", "mvnormal_diag": "MVNormal (diagonal)"}
 
-    pair = st.pair
+
+def _start(st) -> Derivation:
+    pair, title = st.pair, TITLES.get
     names = [s.name for s, _ in st.parameters()]
     der = Derivation(pair.name, f"KL({title(pair.p)} ‖ {title(pair.q)})",
                      f"p = {title(pair.p)}({names[0]}, {names[1]}), q = {title(pair.q)}({names[2]}, {names[3]}) in "
@@ -594,7 +596,7 @@ def _start(st) -> Derivation:
 def _derive(pair: Pair, diag: bool, seed: int) -> Derivation:
     st = Setting(pair, diag, random.Random(seed))
     der = _start(st)
-    sec = der.section(der.title, "KL", "p and q on ℝ^d; Σ is the covariance; the support of both is all of ℝ^d, so "
+    sec = der.section("from the densities", "KL", "p and q on ℝ^d; Σ is the covariance; the support of both is all of ℝ^d, so "
                                        "the KL is finite for every positive definite covariance.")
     decomposition = _decomposition(st, sec)
     values = _instances(st, sec, _quadratic_rule(st, sec), decomposition[2])

@@ -40,6 +40,14 @@ def _exp(t):
     return mpmath.exp(max(-EXPONENT, min(EXPONENT, t)))
 
 
+def _one_exp(expr):
+    """Each product of two or more exponentials written as one exponential of the sum."""
+    def merge(e):
+        grow = [a for a in e.args if isinstance(a, sp.exp)]
+        return sp.Mul(*[a for a in e.args if not isinstance(a, sp.exp)]) * sp.exp(sp.Add(*[a.args[0] for a in grow]))
+    return expr.replace(lambda e: e.is_Mul and sum(isinstance(a, sp.exp) for a in e.args) >= 2, merge)
+
+
 def _mp(expr, symbols):
     return sp.lambdify(symbols, expr, modules=[{"exp": _exp}, "mpmath"])
 
@@ -54,7 +62,7 @@ def _breakpoints(lo, hi, values):
 
 def integral(f, x, lo, hi, values: dict, discrete: bool = False):
     """∫ f dx over [lo, hi] (or the sum over the integers in it) at parameter ``values``, with mpmath."""
-    g = sp.Add(*[sp.powsimp(t, combine="exp") for t in sp.Add.make_args(sp.expand(f.subs(values)))])
+    g = _one_exp(sp.expand(f.subs(values), power_exp=False, power_base=False, log=False, multinomial=False))
     fn = _mp(g, [x])
     with mpmath.workdps(DPS):
         if discrete:

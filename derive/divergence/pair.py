@@ -74,7 +74,7 @@ def derive_pair(pair: Pair, seed: int = 0) -> Derivation:
     der.symbols.update({str(s): s for s in (*tp, *tq, x)})
     rng = random.Random(seed)
     ctx = _Context(pair, fp, fq, tp, tq, x, p, q, pa, qa, rng)
-    sec = der.section(f"KL({fp.title} ‖ {fq.title})", "KL",
+    sec = der.section("from the densities", "KL",
                       f"p = {fp.title}, q = {fq.title}; the support of p is where its density is positive.")
     condition = _support_condition(ctx)
     ctx.accept = _acceptor(condition, tp + tq)

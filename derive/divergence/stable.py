@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sympy as sp
-from sympy.codegen.cfunctions import log1p
+from sympy.codegen.cfunctions import expm1, log1p
 
 
 class xlogy(sp.Function):
@@ -89,15 +89,28 @@ def _xlogy(expr, params: dict):
 
 def _log1p(expr, params: dict):
     """log θ_p − log θ_q -> log1p((θ_p − θ_q)/θ_q) for the same parameter of p and q."""
-    expr = sp.expand(sp.expand_log(expr, force=True))
+    expr = sp.expand(sp.expand_log(expr, force=True), power_exp=False)
     pairs, changed = _same_parameters(params), False
     for tp, tq in pairs:
         cp, cq = expr.coeff(sp.log(tp)), expr.coeff(sp.log(tq))
         if cp != 0 and sp.simplify(cp + cq) == 0 and not cp.has(sp.log):
-            expr = sp.expand(expr - cp * sp.log(tp) - cq * sp.log(tq))
+            expr = sp.expand(expr - cp * sp.log(tp) - cq * sp.log(tq), power_exp=False)
             expr += cp * log1p(sp.factor(tp - tq) / tq)
+            expr = _relative_ratios(expr, tp, tq)
             changed = True
     return expr, changed
+
+
+def _relative_ratios(expr, tp, tq):
+    """θ_p/θ_q inside log Γ written 1 + (θ_p − θ_q)/θ_q: the argument near p = q keeps its small part exactly."""
+    def rewrite(e):
+        return sp.loggamma(e.args[0].subs(tp / tq, 1 + sp.factor(tp - tq) / tq))
+    return expr.replace(lambda e: isinstance(e, sp.loggamma) and e.args[0].has(tp / tq), rewrite)
+
+
+def _special_of_rewritten(expr) -> bool:
+    rewritten = set().union(*(a.free_symbols for a in expr.atoms(log1p)))
+    return any(a.free_symbols & rewritten for a in expr.atoms(sp.loggamma, sp.polygamma))
 
 
 def _same_parameters(params: dict) -> list:
@@ -106,16 +119,32 @@ def _same_parameters(params: dict) -> list:
             and params[s].kind == "positive"]
 
 
+SPECIAL = (sp.log, log1p, xlogy, sp.loggamma, sp.polygamma, sp.gamma, sp.beta)
+
+
+def _plain_term(term) -> bool:
+    """A term with no logarithm or special function outside an exponential."""
+    return not any(f.has(*SPECIAL) for f in sp.Mul.make_args(term) if not isinstance(f, sp.exp))
+
+
 def _rational_together(expr):
-    """The terms without logarithms or special functions over one denominator, differences of squares
-    factored in the numerator."""
-    special = (sp.log, log1p, xlogy, sp.loggamma, sp.polygamma, sp.gamma, sp.beta, sp.exp)
-    plain = sp.Add(*[t for t in sp.Add.make_args(expr) if not t.has(*special)])
+    """The terms without logarithms or special functions (exponentials allowed) over one denominator; in the
+    numerator c·exp(A) written c·expm1(A) + c, so that the 1 cancels exactly, and the terms grouped by the
+    parameters they hold and factored (a difference of squares, γ(β_p − β_q), kept together)."""
+    plain = sp.Add(*[t for t in sp.Add.make_args(expr) if _plain_term(t)])
     if plain == 0 or len(sp.Add.make_args(plain)) < 2:
         return expr
-    num, den = sp.fraction(sp.together(plain))
+    held = {e: sp.Dummy() for e in plain.atoms(sp.exp)}
+    exponents = {d: sp.Dummy() for d in held.values()}
+    num, den = sp.fraction(sp.together(plain.xreplace(held)))
+    num = sp.expand(num).xreplace({d: _Expm1(a) + 1 for d, a in exponents.items()})
     num = sp.Add(*[sp.factor(part) for part in _by_symbols(sp.expand(num))])
-    return expr - plain + num / den
+    back = {a: e.args[0] for e, d in held.items() for a in [exponents[d]]}
+    return expr - plain + num.replace(_Expm1, expm1).xreplace(back) / den
+
+
+class _Expm1(sp.Function):
+    """exp(x) − 1 held unevaluated while the numerator is expanded and factored."""
 
 
 def _by_symbols(poly):
@@ -136,6 +165,8 @@ def stable_form(value, parameters) -> Stable:
         inner = stable_form(closed, parameters)
         return Stable(sp.Piecewise((inner.expr, cond), *rest), inner.note, inner.edges)
     edges = []
+    value, merged = _one_exponential(value)
+    value, lgamma = _loggamma(value)
     expr, changed = _xlogy(value, params)
     if changed:
         edges.append("x log y written xlogy(x, y), 0 at x = 0")
@@ -144,16 +175,65 @@ def stable_form(value, parameters) -> Stable:
         if changed:
             edges.append("differences of logarithms of the same parameter written log1p of their relative difference")
             expr = _rational_together(expr)
-    expr, changed = _one_exponential(expr)
-    if changed:
+            if _special_of_rewritten(expr):
+                edges.append("near p = q its accuracy is limited by log Γ near its zero (absolute, not relative, "
+                             "accuracy)")
+    if merged:
         edges.append("a product of exponentials and Γ computed as one exponential of a sum (no overflow of "
                      "a factor whose product is moderate)")
-    expr, changed = _loggamma(expr)
-    if changed:
+    if lgamma:
         edges.append("log Γ computed directly (loggamma), so that Γ does not overflow for large arguments")
+    expr, ordered = _in_groups(expr)
+    if ordered:
+        edges.append("terms of the same special function summed first (ψ, log Γ), so that a difference that "
+                     "vanishes at p = q is not lost beside larger terms")
     note = ("the KL in a form for computing: " + "; ".join(edges)) if edges else \
         "the KL as derived (no rewrite applies to its shape)"
     return Stable(expr, note, tuple(edges))
+
+
+class grouped(sp.Function):
+    """A sum evaluated on its own before it is added to the rest (parentheses in the printed code): the terms of
+    one special function whose difference vanishes at p = q, kept apart from larger terms."""
+
+    nargs = 1
+
+    def _latex(self, printer, exp=None):
+        return printer._print(self.args[0])
+
+    def _code(self, printer):
+        return f"({printer._print(self.args[0])})"
+
+    _pythoncode = _numpycode = _scipycode = _torchcode = _code
+
+    def _sympystr(self, printer):
+        return f"({printer._print(self.args[0])})"
+
+
+GROUPED = (sp.polygamma, sp.loggamma)
+
+
+def _kind(term):
+    atoms = sorted({type(a).__name__ for a in term.atoms(*GROUPED)})
+    return tuple(atoms)
+
+
+def _in_groups(expr):
+    """The terms of each special function (ψ, log Γ) in one ``grouped`` sum, ψ's collected
+    (α_p ψ(α_p) − α_q ψ(α_p) = (α_p − α_q) ψ(α_p)), the rest as they are."""
+    if not expr.has(*GROUPED):
+        return expr, False
+    groups: dict = {}
+    for term in sp.Add.make_args(expr):
+        groups.setdefault(_kind(term), []).append(term)
+    out = []
+    for kind, terms in groups.items():
+        total = sp.Add(*terms)
+        if kind == ("polygamma",):
+            total = sp.collect(sp.expand(total), sorted(total.atoms(sp.polygamma), key=sp.default_sort_key),
+                               func=sp.factor)
+        out.append(grouped(total) if kind and len(sp.Add.make_args(total)) > 1 else total)
+    return sp.Add(*out), True
 
 
 def _one_exponential(expr):
@@ -181,5 +261,6 @@ def _loggamma(expr):
 def plain(expr):
     """xlogy, log1p and loggamma written back as x log y, log(1 + ·) and log Γ: what the stable form is
     compared with."""
-    expr = sp.sympify(expr).replace(xlogy, lambda x, y: x * sp.log(y)).rewrite(sp.log)
+    expr = sp.sympify(expr).replace(grouped, lambda e: e).replace(xlogy, lambda x, y: x * sp.log(y))
+    expr = expr.replace(expm1, lambda x: sp.exp(x) - 1).rewrite(sp.log)
     return expr.replace(sp.loggamma, lambda z: sp.log(sp.gamma(z)))

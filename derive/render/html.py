@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html as _html
 
-from ..document import Display, Document, GraphFigure, Para, Section, Table, Template
+from ..document import Display, Document, GraphFigure, Image, Para, Section, Table, Template
 from . import shared
 
 STYLE = """
@@ -95,8 +95,17 @@ def para(b: Para) -> str:
     return f"<p>{lead}{inline(b.parts)}</p>\n"
 
 
+def image(f: Image) -> str:
+    """The PNG embedded as a data URI: the page stands alone."""
+    import base64
+
+    data = base64.b64encode(f.data).decode("ascii")
+    return (f'<figure><img src="data:image/png;base64,{data}" alt="{_html.escape(f.name)}" style="max-width:100%">'
+            f"<figcaption>{inline(f.caption)}</figcaption></figure>\n")
+
+
 def block(b) -> str:
-    return shared.block(b, {Para: para, Display: display, Table: table, GraphFigure: figure, Template: template})
+    return shared.block(b, {Para: para, Display: display, Table: table, GraphFigure: figure, Image: image, Template: template})
 
 
 def section(sec: Section, depth: int) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from ..document import Display, Document, GraphFigure, Para, Section, Table, Template
+from ..document import Display, Document, GraphFigure, Image, Para, Section, Table, Template
 from . import shared
 
 PREAMBLE = r"""\documentclass[10pt]{article}
@@ -18,6 +18,7 @@ PREAMBLE = r"""\documentclass[10pt]{article}
 \usepackage{adjustbox}
 \usepackage{booktabs,longtable,array}
 \usepackage{tikz}
+\usepackage{graphicx}
 \usepackage{xcolor}
 \usepackage[T1]{fontenc}
 \usepackage{lmodern}
@@ -101,8 +102,14 @@ def para(b: Para) -> str:
     return lead + inline(b.parts) + r"\par\nopagebreak" + "\n"
 
 
+def image(f: Image) -> str:
+    """The PNG, written beside the .tex under its name (:func:`derive.writeup.compile_pdf` copies it)."""
+    return (r"\begin{figure}[h]\centering" + "\n" + rf"\includegraphics[width=\linewidth]{{{f.name}}}" + "\n"
+            + rf"\caption{{{inline(f.caption)}}}" + r"\end{figure}" + "\n")
+
+
 def block(b) -> str:
-    return shared.block(b, {Para: para, Display: display, Table: table, GraphFigure: figure, Template: template})
+    return shared.block(b, {Para: para, Display: display, Table: table, GraphFigure: figure, Image: image, Template: template})
 
 
 def section(sec: Section, depth: int) -> str:

@@ -6,7 +6,7 @@ graph is a Mermaid diagram.
 """
 from __future__ import annotations
 
-from ..document import Display, Document, GraphFigure, Para, Section, Table, Template
+from ..document import Display, Document, GraphFigure, Image, Para, Section, Table, Template
 from ..model import Derivation
 from . import shared
 
@@ -50,8 +50,13 @@ def para(b: Para) -> str:
     return lead + inline(b.parts) + "\n"
 
 
+def image(f: Image) -> str:
+    """The PNG by its file name (written beside the document)."""
+    return f"![{inline(f.caption)}]({f.name})\n\n*{inline(f.caption)}*\n"
+
+
 def block(b) -> str:
-    return shared.block(b, {Para: para, Display: display, Table: table, GraphFigure: figure, Template: template})
+    return shared.block(b, {Para: para, Display: display, Table: table, GraphFigure: figure, Image: image, Template: template})
 
 
 def section(sec: Section, depth: int) -> str:

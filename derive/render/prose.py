@@ -21,7 +21,7 @@ from ..document import TeX
 
 GREEK = {"α": r"\alpha", "β": r"\beta", "γ": r"\gamma", "δ": r"\delta", "ε": r"\epsilon", "θ": r"\theta",
          "λ": r"\lambda", "μ": r"\mu", "ν": r"\nu", "π": r"\pi", "ρ": r"\rho", "σ": r"\sigma", "τ": r"\tau",
-         "φ": r"\phi", "ψ": r"\psi", "ω": r"\omega", "Σ": r"\Sigma", "Π": r"\Pi", "Δ": r"\Delta", "∇": r"\nabla", "ℓ": r"\ell"}
+         "φ": r"\phi", "ψ": r"\psi", "ω": r"\omega", "Σ": r"\Sigma", "Π": r"\Pi", "Γ": r"\Gamma", "Δ": r"\Delta", "∇": r"\nabla", "ℓ": r"\ell"}
 ASCII_GREEK = {"mu": r"\mu", "sigma": r"\sigma", "epsilon": r"\epsilon", "eps": r"\epsilon", "tau": r"\tau",
                "lambda": r"\lambda", "theta": r"\theta", "delta": r"\delta", "pi": r"\pi"}
 SYMBOLS = {"∂": r"\partial ", "∘": r"\circ ", "≠": r"\neq ", "→": r"\to ", "×": r"\times ", "≡": r"\equiv ",
@@ -29,7 +29,7 @@ SYMBOLS = {"∂": r"\partial ", "∘": r"\circ ", "≠": r"\neq ", "→": r"\to 
            "∈": r"\in ", "≈": r"\approx ", "·": r"\cdot ", "−": "-", "‖": r"\| ", "…": r"\dots ", "∞": r"\infty ",
            "ℝ": r"\mathbb{R}", "~": r"\sim ", "⊙": r"\odot ", "|": "|", "%": r"\%"}
 SUB = {"₀": "0", "₁": "1", "₂": "2", "₃": "3", "₄": "4", "ᵢ": "i", "ⱼ": "j", "ₖ": "k", "ₗ": "l"}
-SUP = {"²": "2", "³": "3", "⁻": "-", "¹": "1", "ᵀ": "T"}
+SUP = {"²": "2", "³": "3", "⁻": "-", "⁺": "+", "¹": "1", "ᵀ": "T"}
 FUNCTIONS = {"log": r"\log", "exp": r"\exp", "det": r"\det", "diag": r"\operatorname{diag}", "KL": r"D_{\mathrm{KL}}",
              "Var": r"\operatorname{Var}", "tanh": r"\tanh", "slogdet": None, "E": r"\mathbb{E}", "N": r"\mathcal{N}",
              "sqrt": r"\sqrt", "log1p": r"\operatorname{log1p}"}
@@ -43,11 +43,11 @@ _TOKEN = re.compile(r"""
   | (?P<num>[0-9]+(?:\.[0-9]+)?(?:e[-+]?[0-9]+)?)
   | (?P<word>log1p|[A-Za-z]+[0-9]*(?:\^[0-9]+)?)
   | (?P<greek>[α-ωΑ-Ω∇ℓ]\u0304?)
-  | (?P<op>[=+*/^<>(){}\[\]|∂∘≠→×≡≤≥√∫∑∏∈≈·−‖…∞ℝ~⊙²³¹⁻ᵀ₀₁₂₃₄ᵢⱼₖₗ-])
+  | (?P<op>[=+*/^<>(){}\[\]|∂∘≠→×≡≤≥√∫∑∏∈≈·−‖…∞ℝ~⊙²³¹⁻⁺ᵀ₀₁₂₃₄ᵢⱼₖₗ-])
   | (?P<other>.)
 """, re.VERBOSE)
 
-_STRONG_OPS = set("=+*/^<>∂∘≠→×≡≤≥√∫∑∏∈≈·−‖…∞ℝ~⊙²³¹ᵀ₀₁₂₃₄ᵢⱼₖₗ|")
+_STRONG_OPS = set("=+*/^<>∂∘≠→×≡≤≥√∫∑∏∈≈·−‖…∞ℝ~⊙²³¹⁺ᵀ₀₁₂₃₄ᵢⱼₖₗ|")
 
 
 def _kind(kind: str, value: str) -> tuple[bool, bool]:

@@ -50,6 +50,11 @@ def render_module(derivations) -> str:
     layers = [d for d in derivations if "logdet" in d.data and ("layer" in d.data or "flow" in d.data)]
     if layers:
         parts.append(_layers_code(layers))
+    pairs = [d for d in derivations if "pair" in d.data]
+    if pairs:
+        from ..divergence.code import torch_section
+
+        parts.append(torch_section(pairs))
     return "".join(parts)
 
 
