@@ -278,7 +278,7 @@ def _q24(der: Derivation) -> Section:
     return sec
 
 
-def section_two(by_name: dict, figure=None) -> Section:
+def section_two(by_name: dict) -> Section:
     sec = Section("2", "Variational Free Energy")
     kids = []
     if "vfe" in by_name:
@@ -287,10 +287,6 @@ def section_two(by_name: dict, figure=None) -> Section:
         kids += [_q22(by_name["kl"]), _q23(by_name["kl"])]
     if "reparam" in by_name:
         kids.append(_q24(by_name["reparam"]))
-    if "estimators" in by_name:
-        from .kl_catalogue_document import estimator_section
-
-        kids.append(estimator_section(by_name["estimators"], figure, "2.5", new_page=False))
     sec.children = kids
     return sec
 
@@ -385,8 +381,12 @@ def build(derivations, figure=None) -> Document:
     doc = Document(TITLE, intro())
     if "coupling" in by_name:
         doc.sections.append(section_one(by_name["coupling"]))
-    doc.sections += [section_two(by_name, figure), feedback(), verification_log(derivations, "A"),
+    doc.sections += [section_two(by_name), feedback(), verification_log(derivations, "A"),
                      checks_table(derivations, "B")]
     if "reparam" in by_name and "graph" in by_name["reparam"].figures:
         doc.sections.append(graph_appendix(by_name["reparam"], "C"))
+    if "estimators" in by_name:  # beyond the sheet
+        from .estimator_document import estimator_section
+
+        doc.sections.append(estimator_section(by_name["estimators"], figure, "D", part="appendix"))
     return doc

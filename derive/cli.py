@@ -245,15 +245,15 @@ def _pair_name(args) -> str | None:
 
 
 def _entry(name: str):
-    from .registry import ENTRIES, catalogue, kl_pairs
+    from .registry import ENTRIES, EXTRAS, catalogue, kl_pairs
 
-    if name in ENTRIES:
-        return ENTRIES[name]
+    if name in ENTRIES or name in EXTRAS:
+        return {**ENTRIES, **EXTRAS}[name]
     layers, pairs = catalogue(), kl_pairs()
     if name in pairs:
         return pairs[name]
     if name not in layers:
-        raise UsageError(f"unknown derivation {name!r}; known: {', '.join(ENTRIES)}; flow layers: "
+        raise UsageError(f"unknown derivation {name!r}; known: {', '.join([*ENTRIES, *EXTRAS])}; flow layers: "
                          f"{', '.join(layers)}; KL pairs: {', '.join(pairs)}")
     return layers[name]
 
@@ -273,7 +273,9 @@ def _ascii() -> bool:
 def cmd_list(args) -> int:
     from .registry import ENTRIES
 
-    for e in ENTRIES.values():
+    from .registry import EXTRAS
+
+    for e in [*ENTRIES.values(), *EXTRAS.values()]:
         print(f"{e.name:10s} {e.question:8s} {e.description}")
     from .registry import catalogue
 
@@ -348,7 +350,9 @@ def _own_files(args) -> tuple:
     from .registry import catalogue, own
 
     given = [("layer", p) for p in args.layer] + [("flow", p) for p in args.flow]
-    taken = set(catalogue()) | {"coupling", "vfe", "kl", "reparam"}
+    from .registry import ENTRIES, EXTRAS, kl_pairs
+
+    taken = set(catalogue()) | set(ENTRIES) | set(EXTRAS) | set(kl_pairs())
     for kind, path in given:
         try:
             names = _own_names(kind, path)

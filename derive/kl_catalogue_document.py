@@ -12,6 +12,7 @@ import sympy as sp
 
 from .catalogue_document import _checks, _steps
 from .document import Display, Document, Math, Para, Section, Table
+from .estimator_document import estimator_section
 from .render.prose import typeset
 
 TITLE = "KL divergences: derived and verified"
@@ -35,7 +36,7 @@ def _finite(der) -> tuple:
 
 def _edges(der) -> tuple:
     edges = der.data.get("edges", ())
-    return typeset("; ".join(edges)) if edges else ("as derived",)
+    return typeset(", ".join(edges)) if edges else ("as derived",)
 
 
 def summary(derivations) -> Section:
@@ -46,23 +47,27 @@ def summary(derivations) -> Section:
         pair = _pair(der)
         rows.append(((f"{title(pair.p)} ‖ {title(pair.q)}",), typeset(parameters_text(pair.p)
                      + ("" if pair.p == pair.q else f"; q: {parameters_text(pair.q)}")),
-                     _finite(der), _edges(der), (_function_text(der),)))
+                     _finite(der), _edges(der), (_pair(der).function,)))
     intro = Para(("Each KL below was derived from the two densities (or mass functions) by integration or "
                   "summation; the later pages show every step with its check. The functions are those of "
                   "derive_numeric.py and derive_torch.py, p's parameters first.",))
     return Section("1", "Summary", [intro, Table(("KL(p ‖ q)", "parameters", "finite when", "computed at the edges",
                                                   "function"), tuple(rows), "lllll",
-                                                 (0.14, 0.26, 0.14, 0.26, 0.2))])
+                                                 (0.14, 0.24, 0.16, 0.2, 0.26))])
 
 
 def _results(der) -> list:
     name = _pair(der).result_name
-    blocks = [Para(("The closed form, its support condition and the form the exported function computes.",),
+    blocks = [Para(("The closed form, where it is finite and the form the exported function computes.",),
                    lead="Results")]
-    for suffix, boxed in (("", True), (".finite_when", False), (".stable", False)):
+    for suffix in ("", ".finite_when", ".stable"):
         res = der.result(name + suffix)
+        if suffix == ".finite_when":
+            blocks.append(Para(("Finite for all parameters.",)) if res.value is sp.true else
+                          Para(("Finite exactly when ", Math(res.value), "; +∞ elsewhere.")))
+            continue
         blocks += [Para(typeset(res.description[:1].upper() + res.description[1:] + ":")),
-                   Display(res.lhs, res.value, boxed=boxed, relation="<" if suffix == ".finite_when" else "=")]
+                   Display(res.lhs, res.value, boxed=not suffix)]
     blocks.append(Para((f"Exported as {_function_text(der)}.",)))
     return blocks
 
@@ -71,36 +76,6 @@ def pair_page(der, number: str) -> Section:
     sec = Section(number, der.title, new_page=True)
     sec.add(Para(typeset(der.summary)), *[Display(g.lhs, g.rhs) for g in der.givens], *_steps(der),
             *_results(der), *_checks(der))
-    return sec
-
-
-def estimator_table(der) -> Table:
-    """The variance of each estimator, per parameter, as derived."""
-    rows = []
-    for family, name, value in der.data["variance_table"]:
-        key = "gaussian" if family == "Gaussian" else "exponential"
-        theta = der.data[key]["theta"]
-        values = list(value) if isinstance(value, sp.MatrixBase) else [value]
-        for sym, v in zip(theta, values):
-            rows.append(((family,), (name,), (Math(sym),), (Math(v),)))
-    return Table(("q", "estimator", "parameter", "variance of the per-sample gradient"), tuple(rows), "lllc",
-                 (0.12, 0.26, 0.1, 0.52))
-
-
-def estimator_section(der, figure, number: str, new_page: bool = True) -> Section:
-    """The three estimators compared: what each is, the table of variances and the figure."""
-    sec = Section(number, "Gradient estimators compared", new_page=new_page)
-    sec.add(Para(typeset(der.summary + ".")),
-            Para(("Every mean below was integrated over the noise and equals the gradient of the closed-form KL "
-                  "(the estimators are unbiased); every variance was integrated over the noise and checked by "
-                  "integrating over z with the density written a second way, then against Monte Carlo.",)))
-    for family in ("gaussian", "exponential"):
-        res = der.result(f"estimators.{family}.score.optimal_baseline")
-        sec.add(Para(typeset(res.description[:1].upper() + res.description[1:] + f" ({family} q):")),
-                Display(res.lhs, res.value))
-    sec.add(estimator_table(der))
-    if figure is not None:
-        sec.add(figure)
     return sec
 
 

@@ -121,7 +121,11 @@ ENTRIES: dict[str, Entry] = {
     "kl": Entry("kl", "2.2-2.3", "KL of factorised Gaussians: sum over dimensions, closed form", _kl_build, _kl_check),
     "reparam": Entry("reparam", "2.4", "reparameterisation gradient by backpropagation", _reparam_build,
                      _reparam_check),
-    "estimators": Entry("estimators", "2.5", "three gradient estimators of the KL compared: pathwise, score "
+}
+
+#: beyond the sheet, derived by ``derive all`` with the catalogues (``--no-catalogue`` leaves them out)
+EXTRAS: dict[str, Entry] = {
+    "estimators": Entry("estimators", "beyond", "three gradient estimators of the KL compared: pathwise, score "
                         "function (with the optimal baseline), path derivative", _estimators_build,
                         _estimators_check),
 }

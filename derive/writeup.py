@@ -23,9 +23,10 @@ def entries_of(opts) -> list:
     """The registry's entries ``derive all`` derives: the sheet's, the catalogue's, your own."""
     from .registry import ENTRIES, catalogue, own
 
-    from .registry import kl_pairs
+    from .registry import EXTRAS, kl_pairs
 
-    more = list(catalogue().values()) + list(kl_pairs().values()) if getattr(opts, "catalogue", False) else []
+    more = (list(EXTRAS.values()) + list(catalogue().values()) + list(kl_pairs().values())
+            if getattr(opts, "catalogue", False) else [])
     entries = list(ENTRIES.values()) + more
     return entries + [own(kind, path, opts.dim if opts.dim != 16 else None) for kind, path in getattr(opts, "own", ())]
 
@@ -36,13 +37,14 @@ def render_files(derivations) -> dict:
     when there are any), and the JSON, numpy module and torch module of all of them."""
     from . import catalogue_document, kl_catalogue_document
     from .answer import build as build_document
-    from .registry import ENTRIES
+    from .registry import ENTRIES, EXTRAS
     from .render import html, latex, markdown, numpy_module, torch_module
     from .render.jsonout import SCHEMA_VERSION, derivation_dict, dumps
 
-    sheet = [d for d in derivations if d.name in ENTRIES]
-    pairs = [d for d in derivations if d.name not in ENTRIES and "pair" in d.data]
-    layers = [d for d in derivations if d.name not in ENTRIES and "pair" not in d.data]
+    ours = set(ENTRIES) | set(EXTRAS)
+    sheet = [d for d in derivations if d.name in ours]
+    pairs = [d for d in derivations if d.name not in ours and "pair" in d.data]
+    layers = [d for d in derivations if d.name not in ours and "pair" not in d.data]
     payload = {"schema_version": SCHEMA_VERSION, "derivations": [derivation_dict(d) for d in derivations]}
     files = {"derivations.json": dumps(payload), "derive_numeric.py": numpy_module.render_module(derivations),
              "derive_torch.py": torch_module.render_module(derivations)}

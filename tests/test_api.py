@@ -28,7 +28,12 @@ def _cli_json(*args) -> dict:
 
 def _rebuilt(srepr: str):
     """A SymPy object from the srepr this project's own JSON export wrote."""
-    return eval(srepr, {**sp.__dict__, **sp.tensor.indexed.__dict__})  # our own output, not user text
+    from sympy.codegen import cfunctions
+
+    from derive.divergence import stable
+
+    space = {**sp.__dict__, **sp.tensor.indexed.__dict__, **cfunctions.__dict__, **stable.__dict__}
+    return eval(srepr, space)  # our own output, not user text
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +138,7 @@ def test_refusals_are_exceptions_not_exits():
     for call, words in ((lambda: derive.layer("nope"), "unknown layer"), (lambda: derive.layer("planar", dim=0), "dim"),
                         (lambda: derive.layer("realnvp", dim=5), "even"),
                         (lambda: derive.layer("planar", time_limit=-1), "time_limit"),
-                        (lambda: derive.kl("gamma", "gamma"), "no KL pair"),
+                        (lambda: derive.kl("gamma", "normal"), "no KL pair"),
                         (lambda: derive.flow("planar"), "list"),
                         (lambda: derive.layer("planar").lambdify("jax"), "backend")):
         with pytest.raises(derive.InputError, match=words):
@@ -153,15 +158,20 @@ def test_the_time_limit_covers_the_call_and_strict_refuses_an_unverified_step():
     assert issubclass(derive.UnverifiedError, derive.DeriveError) and issubclass(derive.InputError, ValueError)
 
 
-def test_the_kl_pair_is_the_sheets_closed_form():
-    d = derive.kl("normal", "normal")
+def test_the_kl_pair_is_the_catalogues_and_the_clis():
+    d = derive.kl("gamma", "gamma")
     assert d.all_verified and d.all_checks_pass
-    mu, sigma = sorted(d.closed_form.free_symbols, key=str)
-    # KL(N(mu, sigma^2) || N(0, 1)) = (mu^2 + sigma^2 - 1)/2 - log(sigma), worked out by hand
-    assert sp.simplify(d.closed_form - ((mu ** 2 + sigma ** 2 - 1) / 2 - sp.log(sigma))) == 0
-    data = _cli_json("kl")
+    value = d.result("kl.gamma.gamma")
+    a_p, a_q, b_p, b_q = sorted(value.free_symbols, key=str)
+    # same shape a, rate b_p against rate b_q: E_p[log p - log q] = a log(b_p/b_q) - (b_p - b_q) a/b_p (by hand)
+    assert sp.simplify(value.subs(a_q, a_p) - (a_p * sp.log(b_p / b_q) - (b_p - b_q) * a_p / b_p)) == 0
+    assert "rate" in d.derivations[0].summary
+    data = _cli_json("kl-gamma-gamma")
     by_name = {r["name"]: r["value"] for r in data["results"]}
-    assert _rebuilt(by_name["kl.closed_form"]["srepr"]) == d.result("kl.closed_form")
+    for name in ("kl.gamma.gamma", "kl.gamma.gamma.stable"):
+        assert _rebuilt(by_name[name]["srepr"]) == d.result(name)
+    f = d.lambdify("numpy")
+    assert f.kl_gamma_gamma(2.0, 3.0, 2.0, 1.0) == pytest.approx(2 * np.log(3) - 4 / 3, rel=1e-14)
 
 
 @pytest.mark.slow

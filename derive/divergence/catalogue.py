@@ -8,7 +8,7 @@ document ``kl-catalogue.{tex,md,html,pdf}``, the JSON (results ``kl.<p>.<q>``) a
 """
 from __future__ import annotations
 
-from .families import FAMILIES
+from .families import FAMILIES, parameters_text, title
 from .pair import Pair
 
 #: the vector families, derived by their own modules
@@ -16,14 +16,6 @@ VECTOR = ("categorical", "mvnormal", "mvnormal_diag")
 
 PAIRS: tuple = (tuple(Pair(f, f) for f in FAMILIES) + (Pair("uniform", "beta"), Pair("categorical", "categorical"),
                                                         Pair("mvnormal", "mvnormal"), Pair("mvnormal_diag", "mvnormal")))
-
-TITLES = {"categorical": "Categorical", "mvnormal": "MVNormal", "mvnormal_diag": "MVNormal (diagonal)"}
-
-#: what each vector family's parameters are, in words
-VECTOR_PARAMETERS = {"categorical": "probability vector p (or q) on the last axis, summing to 1",
-                     "mvnormal": "mean vector mu and covariance matrix Sigma (symmetric positive definite)",
-                     "mvnormal_diag": "mean vector mu and vector sigma of standard deviations (covariance diag(sigma²))"}
-
 
 def names() -> list[str]:
     return [pair.name for pair in PAIRS]
@@ -38,14 +30,6 @@ def pair_named(name: str) -> Pair:
 
 def find(p: str, q: str) -> Pair | None:
     return next((pair for pair in PAIRS if (pair.p, pair.q) == (p, q)), None)
-
-
-def title(family: str) -> str:
-    return FAMILIES[family].title if family in FAMILIES else TITLES[family]
-
-
-def parameters_text(family: str) -> str:
-    return FAMILIES[family].describe() if family in FAMILIES else VECTOR_PARAMETERS[family]
 
 
 def describe(name: str) -> str:

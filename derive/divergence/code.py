@@ -11,7 +11,7 @@ from __future__ import annotations
 import sympy as sp
 from sympy.printing.numpy import SciPyPrinter
 
-from .families import FAMILIES
+from .families import FAMILIES, parameters_text, title
 from .stable import xlogy
 
 NUMPY_PRELUDE = '''
@@ -56,15 +56,12 @@ class TorchPrinter:
     """The torch printer of the module, with xlogy."""
 
     def __init__(self):
-        from ..render.torch_module import Printer
+        from ..render.torch_printer import Printer
 
         class _Printer(Printer):
             def _print_xlogy(self, expr):
                 x, y = (self._print(a) for a in expr.args)
                 return f"torch.xlogy({x}, {y})"
-
-            def _print_expm1(self, expr):
-                return f"torch.expm1({self._print(expr.args[0])})"
 
             def _print_Pi(self, expr):
                 return "math.pi"
@@ -97,8 +94,6 @@ def _arguments(der) -> list:
 
 
 def _docstring(der) -> str:
-    from .catalogue import parameters_text, title
-
     pair = der.data["pair"]
     args = _arguments(der)
     n = len(args) // 2 if pair.p == pair.q else len(FAMILIES[pair.p].parameters)

@@ -203,3 +203,19 @@ FAMILIES = {f.name: f for f in [
     Family("geometric", "Geometric", (Parameter("p", *PROB, "probability of success", (1,)),), _geometric, "count",
            "sum"),
 ]}
+
+#: the vector families of the catalogue (derived by their own modules), by name
+TITLES = {"categorical": "Categorical", "mvnormal": "MVNormal", "mvnormal_diag": "MVNormal (diagonal)"}
+
+#: what each vector family's parameters are, in words
+VECTOR_PARAMETERS = {"categorical": "probability vector p (or q) on the last axis, summing to 1",
+                     "mvnormal": "mean vector mu and covariance matrix Sigma (symmetric positive definite)",
+                     "mvnormal_diag": "mean vector mu and vector sigma of standard deviations (covariance diag(sigma²))"}
+
+
+def title(family: str) -> str:
+    return FAMILIES[family].title if family in FAMILIES else TITLES[family]
+
+
+def parameters_text(family: str) -> str:
+    return FAMILIES[family].describe() if family in FAMILIES else VECTOR_PARAMETERS[family]

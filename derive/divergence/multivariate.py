@@ -242,7 +242,7 @@ def numpy_code(expr) -> str:
 
 def torch_code(expr) -> str:
     """``expr`` printed by the torch printer of :mod:`derive.render.torch_module` (xlogy as torch.xlogy)."""
-    from ..render.torch_module import Printer
+    from ..render.torch_printer import Printer
 
     class _Printer(Printer):
         def _print_xlogy(self, e):

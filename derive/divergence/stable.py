@@ -47,11 +47,25 @@ class xlogy(sp.Function):
         return f"scipy.special.xlogy({x}, {y})"
 
 
+#: the rewrites, by the short name the catalogue's table shows, and what each does
+XLOGY, LOG1P, LIMITED = "xlogy at 0", "log1p near p = q", "near p = q: log Γ limits it"
+ONE_EXP, LOGGAMMA, GROUPS = "one exponential", "log Γ", "ψ, log Γ summed apart"
+SAYS = {XLOGY: "x log y written xlogy(x, y), 0 at x = 0",
+        LOG1P: "differences of logarithms of the same parameter written log1p of their relative difference, "
+               "exp(A) − 1 as expm1(A), and the rational terms over one denominator",
+        LIMITED: "near p = q its accuracy is limited by log Γ near its zero (absolute, not relative, accuracy)",
+        ONE_EXP: "a product of exponentials and Γ computed as one exponential of a sum (no overflow of a factor "
+                 "whose product is moderate)",
+        LOGGAMMA: "log Γ computed directly (loggamma), so that Γ does not overflow for large arguments",
+        GROUPS: "terms of the same special function summed first (ψ, log Γ), so that a difference that vanishes "
+                "at p = q is not lost beside larger terms"}
+
+
 @dataclass(frozen=True)
 class Stable:
     expr: object
     note: str
-    #: the rewrites applied, in words
+    #: the rewrites applied, by their short names (:data:`SAYS` says each in words)
     edges: tuple
 
 
@@ -169,25 +183,22 @@ def stable_form(value, parameters) -> Stable:
     value, lgamma = _loggamma(value)
     expr, changed = _xlogy(value, params)
     if changed:
-        edges.append("x log y written xlogy(x, y), 0 at x = 0")
+        edges.append(XLOGY)
     else:
         expr, changed = _log1p(value, params)
         if changed:
-            edges.append("differences of logarithms of the same parameter written log1p of their relative difference")
+            edges.append(LOG1P)
             expr = _rational_together(expr)
             if _special_of_rewritten(expr):
-                edges.append("near p = q its accuracy is limited by log Γ near its zero (absolute, not relative, "
-                             "accuracy)")
+                edges.append(LIMITED)
     if merged:
-        edges.append("a product of exponentials and Γ computed as one exponential of a sum (no overflow of "
-                     "a factor whose product is moderate)")
+        edges.append(ONE_EXP)
     if lgamma:
-        edges.append("log Γ computed directly (loggamma), so that Γ does not overflow for large arguments")
+        edges.append(LOGGAMMA)
     expr, ordered = _in_groups(expr)
     if ordered:
-        edges.append("terms of the same special function summed first (ψ, log Γ), so that a difference that "
-                     "vanishes at p = q is not lost beside larger terms")
-    note = ("the KL in a form for computing: " + "; ".join(edges)) if edges else \
+        edges.append(GROUPS)
+    note = ("the KL in a form for computing: " + "; ".join(SAYS[e] for e in edges)) if edges else \
         "the KL as derived (no rewrite applies to its shape)"
     return Stable(expr, note, tuple(edges))
 

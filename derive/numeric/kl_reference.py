@@ -221,69 +221,84 @@ def _gaussian_mean_cov(family, params):
 
 def _logpdf_1d(family, params, x):
     """Log density of a one-dimensional continuous family, elementwise."""
-    from scipy import special
-
     x = np.asarray(x, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        if family == "normal":
-            mu, sigma = params
-            z = (x - mu) / sigma
-            return -0.5 * z * z - math.log(sigma) - 0.5 * _LOG_2PI
-        if family == "laplace":
-            mu, b = params
-            return -np.abs(x - mu) / b - math.log(2.0 * b)
-        if family == "cauchy":
-            x0, gamma = params
-            z = (x - x0) / gamma
-            return -math.log(math.pi * gamma) - np.log1p(z * z)
-        if family == "gumbel":
-            mu, beta = params
-            z = (x - mu) / beta
-            return -math.log(beta) - z - np.exp(-z)
-        if family == "exponential":
-            (rate,) = params
-            inside = x >= 0
-            xs = np.where(inside, x, 0.0)
-            return np.where(inside, math.log(rate) - rate * xs, -np.inf)
-        if family == "halfnormal":
-            (sigma,) = params
-            inside = x >= 0
-            xs = np.where(inside, x, 0.0) / sigma
-            value = 0.5 * math.log(2.0 / math.pi) - math.log(sigma) - 0.5 * xs * xs
-            return np.where(inside, value, -np.inf)
-        if family == "gamma":
-            alpha, beta = params
-            inside = x >= 0
-            xs = np.where(inside, x, 1.0)
-            value = (
-                alpha * math.log(beta)
-                + special.xlogy(alpha - 1.0, xs)
-                - beta * xs
-                - special.gammaln(alpha)
-            )
-            return np.where(inside, value, -np.inf)
-        if family == "lognormal":
-            mu, sigma = params
-            inside = x > 0
-            logx = np.log(np.where(inside, x, 1.0))
-            z = (logx - mu) / sigma
-            value = -logx - math.log(sigma) - 0.5 * _LOG_2PI - 0.5 * z * z
-            return np.where(inside, value, -np.inf)
-        if family == "beta":
-            a, b = params
-            inside = (x >= 0) & (x <= 1)
-            xs = np.where(inside, x, 0.5)
-            value = (
-                special.xlogy(a - 1.0, xs)
-                + special.xlog1py(b - 1.0, -xs)
-                - special.betaln(a, b)
-            )
-            return np.where(inside, value, -np.inf)
-        if family == "uniform":
-            a, b = params
-            inside = (x >= a) & (x <= b)
-            return np.where(inside, -math.log(b - a), -np.inf)
-    raise ValueError(f"{family!r} is not a one-dimensional continuous family")
+        value = _logpdf_real_line(family, params, x)
+        if value is None:
+            value = _logpdf_half_line_or_interval(family, params, x)
+    if value is None:
+        raise ValueError(f"{family!r} is not a one-dimensional continuous family")
+    return value
+
+
+def _logpdf_real_line(family, params, x):
+    """Families on the whole real line (None for the others)."""
+    if family == "normal":
+        mu, sigma = params
+        z = (x - mu) / sigma
+        return -0.5 * z * z - math.log(sigma) - 0.5 * _LOG_2PI
+    if family == "laplace":
+        mu, b = params
+        return -np.abs(x - mu) / b - math.log(2.0 * b)
+    if family == "cauchy":
+        x0, gamma = params
+        z = (x - x0) / gamma
+        return -math.log(math.pi * gamma) - np.log1p(z * z)
+    if family == "gumbel":
+        mu, beta = params
+        z = (x - mu) / beta
+        return -math.log(beta) - z - np.exp(-z)
+    return None
+
+
+def _logpdf_half_line_or_interval(family, params, x):
+    """Families on a half-line or an interval, -inf off their support (None for the others)."""
+    from scipy import special
+
+    if family == "exponential":
+        (rate,) = params
+        inside = x >= 0
+        xs = np.where(inside, x, 0.0)
+        return np.where(inside, math.log(rate) - rate * xs, -np.inf)
+    if family == "halfnormal":
+        (sigma,) = params
+        inside = x >= 0
+        xs = np.where(inside, x, 0.0) / sigma
+        value = 0.5 * math.log(2.0 / math.pi) - math.log(sigma) - 0.5 * xs * xs
+        return np.where(inside, value, -np.inf)
+    if family == "gamma":
+        alpha, beta = params
+        inside = x >= 0
+        xs = np.where(inside, x, 1.0)
+        value = (
+            alpha * math.log(beta)
+            + special.xlogy(alpha - 1.0, xs)
+            - beta * xs
+            - special.gammaln(alpha)
+        )
+        return np.where(inside, value, -np.inf)
+    if family == "lognormal":
+        mu, sigma = params
+        inside = x > 0
+        logx = np.log(np.where(inside, x, 1.0))
+        z = (logx - mu) / sigma
+        value = -logx - math.log(sigma) - 0.5 * _LOG_2PI - 0.5 * z * z
+        return np.where(inside, value, -np.inf)
+    if family == "beta":
+        a, b = params
+        inside = (x >= 0) & (x <= 1)
+        xs = np.where(inside, x, 0.5)
+        value = (
+            special.xlogy(a - 1.0, xs)
+            + special.xlog1py(b - 1.0, -xs)
+            - special.betaln(a, b)
+        )
+        return np.where(inside, value, -np.inf)
+    if family == "uniform":
+        a, b = params
+        inside = (x >= a) & (x <= b)
+        return np.where(inside, -math.log(b - a), -np.inf)
+    return None
 
 
 def _logpdf_positive_at_log(family, params, t):

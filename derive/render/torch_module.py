@@ -13,9 +13,9 @@ returns ``(y, log|det ∂y/∂x|)`` and ``inverse`` (where derived) returns
 from __future__ import annotations
 
 import sympy as sp
-from sympy.printing.pytorch import TorchPrinter
 
 from .numpy_module import Lib, _coupling_code
+from .torch_printer import Printer
 
 HEADER = '''"""PyTorch functions and modules derived and verified by derive (generated file: do not edit).
 
@@ -28,11 +28,6 @@ import torch
 
 '''
 
-class Printer(TorchPrinter):
-    """SymPy's torch printer, with the functions it lacks."""
-
-    def _print_log1p(self, expr):
-        return f"torch.log1p({self._print(expr.args[0])})"
 
 
 TORCH = Lib("torch", Printer(), "dim", "cat", "torch.as_tensor({}, dtype=x2.dtype, device=x2.device)")
