@@ -363,6 +363,20 @@ def kl(p: str, q: str, *, time_limit: float = DEFAULT_TIME_LIMIT, strict: bool =
         return _finish(Derived([der], der.title, pair.name), strict)
 
 
+def estimators(*, time_limit: float = DEFAULT_TIME_LIMIT, strict: bool = False) -> Derived:
+    """The three gradient estimators of KL(q ‖ p) compared (pathwise, score function with and without the optimal
+    constant baseline, path derivative) for q = N(μ, σ²) against N(0, 1) and for q = Exponential(λ) against
+    Exponential(1): per-sample gradients, means and variances as formulas (``reparam.variance``,
+    ``score.variance``, ``score.optimal_baseline``, ``score_baseline.variance``, ``path.variance``, each under
+    ``estimators.gaussian.`` or ``estimators.exponential.``), checked by Monte Carlo."""
+    from .registry import EXTRAS, Options
+
+    entry, opts = EXTRAS["estimators"], Options()
+    with _limits(time_limit, "derive.estimators"):
+        der = _checked(entry.build(opts), lambda d: entry.cross_checks(d, opts))
+        return _finish(Derived([der], der.title, "estimators"), strict)
+
+
 def _sheet_part(name: str) -> Derived:
     from .registry import ENTRIES, Options
 
@@ -381,5 +395,5 @@ def sheet(*, time_limit: float = DEFAULT_TIME_LIMIT, strict: bool = False) -> De
         return _finish(Derived(ders, "Reversible networks and variational autoencoders", "sheet"), strict)
 
 
-__all__ = ["Derived", "DeriveError", "InputError", "TimeLimitError", "UnverifiedError", "flow", "kl", "layer",
-           "sheet"]
+__all__ = ["Derived", "DeriveError", "InputError", "TimeLimitError", "UnverifiedError", "estimators", "flow", "kl",
+           "layer", "sheet"]

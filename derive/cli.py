@@ -85,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     all_.add_argument("--quiet", action="store_true", help="print only errors")
     all_.add_argument("--no-pdf", action="store_true", help="do not compile the PDFs")
     all_.add_argument("--no-catalogue", action="store_true",
-                      help="the sheet's writeup only, without the flow-layer catalogue")
+                      help="the sheet's writeup only, without the flow-layer and KL catalogues and the estimators")
     all_.add_argument("--layer", action="append", default=[], help="your own layer (a TOML file) in the catalogue "
                       "document, the numpy module and the JSON; may be given more than once")
     all_.add_argument("--flow", action="append", default=[], help="your own flow (a TOML file), as --layer")

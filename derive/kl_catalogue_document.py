@@ -64,7 +64,7 @@ def _results(der) -> list:
         res = der.result(name + suffix)
         if suffix == ".finite_when":
             blocks.append(Para(("Finite for all parameters.",)) if res.value is sp.true else
-                          Para(("Finite exactly when ", Math(res.value), "; +∞ elsewhere.")))
+                          Para(("Finite exactly when ", Math(res.value)) + typeset("; +∞ elsewhere.")))
             continue
         blocks += [Para(typeset(res.description[:1].upper() + res.description[1:] + ":")),
                    Display(res.lhs, res.value, boxed=not suffix)]

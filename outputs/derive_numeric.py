@@ -957,3 +957,205 @@ def glow_step_forward_and_logdet(x, b, ell, s, U, L, F, G):
     h, part = glow_forward_and_logdet(h, F, G)
     total = total + part
     return h, _batch(total, x)
+
+
+# ---- KL catalogue ------------------------------------------------------------------------------------------
+# kl_<p>_<q>(p's parameters, q's parameters): KL(p || q) in nats, element-wise over broadcast arrays; +inf
+# where p puts mass where q has none.  The parameterisation of each family is stated in its docstring.
+import scipy.constants
+import scipy.special
+
+
+def kl_normal_normal(mu_p, sigma_p, mu_q, sigma_q):
+    """KL(p || q) in nats for p = Normal(mu_p, sigma_p), q = Normal(mu_q, sigma_q).
+
+    p: mu (mean), sigma (standard deviation).
+    q: mu (mean), sigma (standard deviation).
+    Arguments broadcast element-wise.
+    """
+    with numpy.errstate(divide='ignore', invalid='ignore'):
+        return numpy.asarray(-numpy.log1p((sigma_p - sigma_q)/sigma_q) + (1/2)*((mu_p - mu_q)**2 + (sigma_p - sigma_q)*(sigma_p + sigma_q))/sigma_q**2, dtype=float)[()]
+
+
+def kl_laplace_laplace(mu_p, b_p, mu_q, b_q):
+    """KL(p || q) in nats for p = Laplace(mu_p, b_p), q = Laplace(mu_q, b_q).
+
+    p: mu (location), b (scale).
+    q: mu (location), b (scale).
+    Arguments broadcast element-wise.
+    """
+    with numpy.errstate(divide='ignore', invalid='ignore'):
+        return numpy.asarray(-numpy.log1p((b_p - b_q)/b_q) + (b_p*numpy.expm1(-abs(mu_p - mu_q)/b_p) + b_p - b_q + abs(mu_p - mu_q))/b_q, dtype=float)[()]
+
+
+def kl_exponential_exponential(lambda_p, lambda_q):
+    """KL(p || q) in nats for p = Exponential(lambda_p), q = Exponential(lambda_q).
+
+    p: lambda (rate).
+    q: lambda (rate).
+    Arguments broadcast element-wise.
+    """
+    with numpy.errstate(divide='ignore', invalid='ignore'):
+        return numpy.asarray(numpy.log1p((lambda_p - lambda_q)/lambda_q) + (-lambda_p + lambda_q)/lambda_p, dtype=float)[()]
+
+
+def kl_gamma_gamma(alpha_p, beta_p, alpha_q, beta_q):
+    """KL(p || q) in nats for p = Gamma(alpha_p, beta_p), q = Gamma(alpha_q, beta_q).
+
+    p: alpha (shape), beta (rate).
+    q: alpha (shape), beta (rate).
+    Arguments broadcast element-wise.
+    """
+    with numpy.errstate(divide='ignore', invalid='ignore'):
+        return numpy.asarray(-alpha_p*(beta_p - beta_q)/beta_p + alpha_q*numpy.log1p((beta_p - beta_q)/beta_q) + (alpha_p - alpha_q)*scipy.special.polygamma(0, alpha_p) + (-scipy.special.gammaln(alpha_p) + scipy.special.gammaln(alpha_q)), dtype=float)[()]
+
+
+def kl_beta_beta(alpha_p, beta_p, alpha_q, beta_q):
+    """KL(p || q) in nats for p = Beta(alpha_p, beta_p), q = Beta(alpha_q, beta_q).
+
+    p: alpha (first shape), beta (second shape).
+    q: alpha (first shape), beta (second shape).
+    Arguments broadcast element-wise.
+    """
+    with numpy.errstate(divide='ignore', invalid='ignore'):
+        return numpy.asarray(((alpha_p - alpha_q)*scipy.special.polygamma(0, alpha_p) + (beta_p - beta_q)*scipy.special.polygamma(0, beta_p) + (-alpha_p + alpha_q - beta_p + beta_q)*scipy.special.polygamma(0, alpha_p + beta_p)) + (-scipy.special.gammaln(alpha_p) + scipy.special.gammaln(alpha_q) - scipy.special.gammaln(beta_p) + scipy.special.gammaln(beta_q) + scipy.special.gammaln(alpha_p + beta_p) - scipy.special.gammaln(alpha_q + beta_q)), dtype=float)[()]
+
+
+def kl_lognormal_lognormal(mu_p, sigma_p, mu_q, sigma_q):
+    """KL(p || q) in nats for p = LogNormal(mu_p, sigma_p), q = LogNormal(mu_q, sigma_q).
+
+    p: mu (mean of log x), sigma (standard deviation of log x).
+    q: mu (mean of log x), sigma (standard deviation of log x).
+    Arguments broadcast element-wise.
+    """
+    with numpy.errstate(divide='ignore', invalid='ignore'):
+        return numpy.asarray(-numpy.log1p((sigma_p - sigma_q)/sigma_q) + (1/2)*((mu_p - mu_q)**2 + (sigma_p - sigma_q)*(sigma_p + sigma_q))/sigma_q**2, dtype=float)[()]
+
+
+def kl_cauchy_cauchy(x0_p, gamma_p, x0_q, gamma_q):
+    """KL(p || q) in nats for p = Cauchy(x0_p, gamma_p), q = Cauchy(x0_q, gamma_q).
+
+    p: x0 (location), gamma (scale).
+    q: x0 (location), gamma (scale).
+    Arguments broadcast element-wise.
+    """
+    with numpy.errstate(divide='ignore', invalid='ignore'):
+        return numpy.asarray(numpy.log1p((1/4)*((gamma_p - gamma_q)**2 + (x0_p - x0_q)**2)/(gamma_p*gamma_q)), dtype=float)[()]
+
+
+def kl_gumbel_gumbel(mu_p, beta_p, mu_q, beta_q):
+    """KL(p || q) in nats for p = Gumbel(mu_p, beta_p), q = Gumbel(mu_q, beta_q).
+
+    p: mu (location), beta (scale).
+    q: mu (location), beta (scale).
+    Arguments broadcast element-wise.
+    """
+    with numpy.errstate(divide='ignore', invalid='ignore'):
+        return numpy.asarray(-numpy.log1p((beta_p - beta_q)/beta_q) + (beta_q*numpy.expm1(scipy.special.gammaln(2 + (beta_p - beta_q)/beta_q) - mu_p/beta_q + mu_q/beta_q) + mu_p - mu_q + numpy.euler_gamma*(beta_p - beta_q))/beta_q, dtype=float)[()]
+
+
+def kl_halfnormal_halfnormal(sigma_p, sigma_q):
+    """KL(p || q) in nats for p = HalfNormal(sigma_p), q = HalfNormal(sigma_q).
+
+    p: sigma (scale).
+    q: sigma (scale).
+    Arguments broadcast element-wise.
+    """
+    with numpy.errstate(divide='ignore', invalid='ignore'):
+        return numpy.asarray(-numpy.log1p((sigma_p - sigma_q)/sigma_q) + (1/2)*(sigma_p - sigma_q)*(sigma_p + sigma_q)/sigma_q**2, dtype=float)[()]
+
+
+def kl_uniform_uniform(a_p, b_p, a_q, b_q):
+    """KL(p || q) in nats for p = Uniform(a_p, b_p), q = Uniform(a_q, b_q).
+
+    p: a (lower end), b (upper end).
+    q: a (lower end), b (upper end).
+    Arguments broadcast element-wise. It is +inf unless (a_p >= a_q) & (b_p <= b_q).
+    """
+    with numpy.errstate(divide='ignore', invalid='ignore'):
+        return numpy.asarray(numpy.select([numpy.logical_and.reduce((numpy.greater_equal(a_p, a_q),numpy.less_equal(b_p, b_q))),True], [numpy.log1p((a_p - a_q - b_p + b_q)/(-a_p + b_p)),numpy.inf], default=numpy.nan), dtype=float)[()]
+
+
+def kl_bernoulli_bernoulli(p_p, p_q):
+    """KL(p || q) in nats for p = Bernoulli(p_p), q = Bernoulli(p_q).
+
+    p: p (probability of 1).
+    q: p (probability of 1).
+    Arguments broadcast element-wise.
+    """
+    with numpy.errstate(divide='ignore', invalid='ignore'):
+        return numpy.asarray(scipy.special.xlogy(p_p, p_p) - scipy.special.xlogy(p_p, p_q) + scipy.special.xlogy(1 - p_p, 1 - p_p) + scipy.special.xlogy(p_p - 1, 1 - p_q), dtype=float)[()]
+
+
+def kl_poisson_poisson(lambda_p, lambda_q):
+    """KL(p || q) in nats for p = Poisson(lambda_p), q = Poisson(lambda_q).
+
+    p: lambda (rate).
+    q: lambda (rate).
+    Arguments broadcast element-wise.
+    """
+    with numpy.errstate(divide='ignore', invalid='ignore'):
+        return numpy.asarray(-lambda_p + lambda_q + scipy.special.xlogy(lambda_p, lambda_p) - scipy.special.xlogy(lambda_p, lambda_q), dtype=float)[()]
+
+
+def kl_geometric_geometric(p_p, p_q):
+    """KL(p || q) in nats for p = Geometric(p_p), q = Geometric(p_q).
+
+    p: p (probability of success).
+    q: p (probability of success).
+    Arguments broadcast element-wise.
+    """
+    with numpy.errstate(divide='ignore', invalid='ignore'):
+        return numpy.asarray(numpy.log(p_p) - numpy.log(p_q) - scipy.special.xlogy(p_p - 1, 1 - p_p)/p_p + scipy.special.xlogy(p_p - 1, 1 - p_q)/p_p, dtype=float)[()]
+
+
+def kl_uniform_beta(a, b, alpha, beta):
+    """KL(p || q) in nats for p = Uniform(a, b), q = Beta(alpha, beta).
+
+    p: a (lower end), b (upper end).
+    q: alpha (first shape), beta (second shape).
+    Arguments broadcast element-wise. It is +inf unless (a >= 0) & (b <= 1).
+    """
+    with numpy.errstate(divide='ignore', invalid='ignore'):
+        return numpy.asarray(numpy.select([numpy.logical_and.reduce((numpy.greater_equal(a, 0),numpy.less_equal(b, 1))),True], [a*alpha/(a - b) + a*beta/(a - b) - 2*a/(a - b) - alpha*b/(a - b) - b*beta/(a - b) + 2*b/(a - b) + (1 - alpha)*scipy.special.xlogy(a, a)/(a - b) + (1 - beta)*scipy.special.xlogy(a - 1, 1 - a)/(a - b) + (-a/(a - b) + b/(a - b))*numpy.log(-a + b) + (a*scipy.special.gammaln(alpha)/(a - b) + a*scipy.special.gammaln(beta)/(a - b) - a*scipy.special.gammaln(alpha + beta)/(a - b) - b*scipy.special.gammaln(alpha)/(a - b) - b*scipy.special.gammaln(beta)/(a - b) + b*scipy.special.gammaln(alpha + beta)/(a - b)) + (alpha - 1)*scipy.special.xlogy(b, b)/(a - b) + (beta - 1)*scipy.special.xlogy(b - 1, 1 - b)/(a - b),numpy.inf], default=numpy.nan), dtype=float)[()]
+
+
+def kl_categorical_categorical(p, q):
+    """KL(p || q) in nats for p = Categorical(p), q = Categorical(q); arguments in the order (p, q).
+
+    p, q: probability vectors on the last axis (non-negative, summing to 1), batch axes in front.
+    A class with p_j = 0 contributes 0; the result is +inf where some p_j > 0 = q_j.
+    """
+    p, q = numpy.asarray(p, dtype=float), numpy.asarray(q, dtype=float)
+    with numpy.errstate(divide='ignore', invalid='ignore'):
+        return numpy.sum(scipy.special.xlogy(p, p) - scipy.special.xlogy(p, q), axis=-1)
+
+
+def kl_mvnormal_mvnormal(mu_p, Sigma_p, mu_q, Sigma_q):
+    """KL(MVNormal ‖ MVNormal) in nats; arguments in the order (mu_p, Sigma_p, mu_q, Sigma_q).
+
+    mu_p: mean of p (vector).
+    Sigma_p: covariance of p (symmetric positive definite matrix).
+    mu_q: mean of q (vector).
+    Sigma_q: covariance of q (symmetric positive definite matrix).
+    Vectors on the last axis, matrices on the last two axes, batch axes in front (broadcast).
+    Sigma is the COVARIANCE (not its inverse, not a Cholesky factor).
+    """
+    mu_p, Sigma_p, mu_q, Sigma_q = (numpy.asarray(a, dtype=float) for a in (mu_p, Sigma_p, mu_q, Sigma_q))
+    d = mu_p.shape[-1]
+    return -1/2*d - 1/2*numpy.linalg.slogdet(Sigma_p)[1] + (1/2)*numpy.linalg.slogdet(Sigma_q)[1] + (1/2)*numpy.sum((-mu_q + mu_p)*numpy.linalg.solve(Sigma_q, (-mu_q + mu_p)[..., None])[..., 0], axis=-1) + (1/2)*numpy.trace(numpy.linalg.solve(Sigma_q, Sigma_p), axis1=-2, axis2=-1)
+
+
+def kl_mvnormal_diag_mvnormal(mu_p, sigma_p, mu_q, Sigma_q):
+    """KL(MVNormal (diagonal) ‖ MVNormal) in nats; arguments in the order (mu_p, sigma_p, mu_q, Sigma_q).
+
+    mu_p: mean of p (vector).
+    sigma_p: standard deviations of p (positive vector; covariance diag(sigma_p**2)).
+    mu_q: mean of q (vector).
+    Sigma_q: covariance of q (symmetric positive definite matrix).
+    Vectors on the last axis, matrices on the last two axes, batch axes in front (broadcast).
+    Sigma is the COVARIANCE (not its inverse, not a Cholesky factor).
+    """
+    mu_p, sigma_p, mu_q, Sigma_q = (numpy.asarray(a, dtype=float) for a in (mu_p, sigma_p, mu_q, Sigma_q))
+    d = mu_p.shape[-1]
+    return -1/2*d + (1/2)*numpy.linalg.slogdet(Sigma_q)[1] + (1/2)*numpy.sum((-mu_q + mu_p)*numpy.linalg.solve(Sigma_q, (-mu_q + mu_p)[..., None])[..., 0], axis=-1) + (1/2)*numpy.trace(numpy.linalg.solve(Sigma_q, ((sigma_p**2)[..., None, :]*numpy.eye((sigma_p**2).shape[-1]))), axis1=-2, axis2=-1) - numpy.sum(numpy.log(sigma_p), axis=-1)

@@ -1337,3 +1337,218 @@ class GlowStep(torch.nn.Module):
 
     def inverse(self, y):
         return glow_step_inverse_and_logdet(y, self.b, self.ell, self.s, self.U, self.L, self.F, self.G)
+
+
+# ---- KL catalogue ------------------------------------------------------------------------------------------
+# kl_<p>_<q>(p's parameters, q's parameters), as in derive_numeric.py: tensors (or numbers) broadcast
+# element-wise; every number follows the dtype and device of the first tensor argument.
+import math
+
+
+def _kl_tensors(*args):
+    """The arguments as tensors of the first tensor argument's dtype and device (float64 on the CPU if none)."""
+    like = next((a for a in args if isinstance(a, torch.Tensor)), None)
+    if like is None:
+        return [torch.as_tensor(a, dtype=torch.float64) for a in args]
+    dtype = like.dtype if like.is_floating_point() else torch.get_default_dtype()
+    return [torch.as_tensor(a, dtype=dtype, device=like.device) for a in args]
+
+
+def kl_normal_normal(mu_p, sigma_p, mu_q, sigma_q):
+    """KL(p || q) in nats for p = Normal(mu_p, sigma_p), q = Normal(mu_q, sigma_q).
+
+    p: mu (mean), sigma (standard deviation).
+    q: mu (mean), sigma (standard deviation).
+    Arguments broadcast element-wise.
+    """
+    mu_p, sigma_p, mu_q, sigma_q, = _kl_tensors(mu_p, sigma_p, mu_q, sigma_q)
+    return -torch.log1p((sigma_p - sigma_q)/sigma_q) + (1/2)*(torch.pow(mu_p - mu_q, 2) + (sigma_p - sigma_q)*(sigma_p + sigma_q))/torch.pow(sigma_q, 2)
+
+
+def kl_laplace_laplace(mu_p, b_p, mu_q, b_q):
+    """KL(p || q) in nats for p = Laplace(mu_p, b_p), q = Laplace(mu_q, b_q).
+
+    p: mu (location), b (scale).
+    q: mu (location), b (scale).
+    Arguments broadcast element-wise.
+    """
+    mu_p, b_p, mu_q, b_q, = _kl_tensors(mu_p, b_p, mu_q, b_q)
+    return -torch.log1p((b_p - b_q)/b_q) + (b_p*torch.expm1(-torch.abs(mu_p - mu_q)/b_p) + b_p - b_q + torch.abs(mu_p - mu_q))/b_q
+
+
+def kl_exponential_exponential(lambda_p, lambda_q):
+    """KL(p || q) in nats for p = Exponential(lambda_p), q = Exponential(lambda_q).
+
+    p: lambda (rate).
+    q: lambda (rate).
+    Arguments broadcast element-wise.
+    """
+    lambda_p, lambda_q, = _kl_tensors(lambda_p, lambda_q)
+    return torch.log1p((lambda_p - lambda_q)/lambda_q) + (-lambda_p + lambda_q)/lambda_p
+
+
+def kl_gamma_gamma(alpha_p, beta_p, alpha_q, beta_q):
+    """KL(p || q) in nats for p = Gamma(alpha_p, beta_p), q = Gamma(alpha_q, beta_q).
+
+    p: alpha (shape), beta (rate).
+    q: alpha (shape), beta (rate).
+    Arguments broadcast element-wise.
+    """
+    alpha_p, beta_p, alpha_q, beta_q, = _kl_tensors(alpha_p, beta_p, alpha_q, beta_q)
+    return -alpha_p*(beta_p - beta_q)/beta_p + alpha_q*torch.log1p((beta_p - beta_q)/beta_q) + (alpha_p - alpha_q)*torch.special.digamma(alpha_p) + (-torch.lgamma(alpha_p) + torch.lgamma(alpha_q))
+
+
+def kl_beta_beta(alpha_p, beta_p, alpha_q, beta_q):
+    """KL(p || q) in nats for p = Beta(alpha_p, beta_p), q = Beta(alpha_q, beta_q).
+
+    p: alpha (first shape), beta (second shape).
+    q: alpha (first shape), beta (second shape).
+    Arguments broadcast element-wise.
+    """
+    alpha_p, beta_p, alpha_q, beta_q, = _kl_tensors(alpha_p, beta_p, alpha_q, beta_q)
+    return ((alpha_p - alpha_q)*torch.special.digamma(alpha_p) + (beta_p - beta_q)*torch.special.digamma(beta_p) + (-alpha_p + alpha_q - beta_p + beta_q)*torch.special.digamma(alpha_p + beta_p)) + (-torch.lgamma(alpha_p) + torch.lgamma(alpha_q) - torch.lgamma(beta_p) + torch.lgamma(beta_q) + torch.lgamma(alpha_p + beta_p) - torch.lgamma(alpha_q + beta_q))
+
+
+def kl_lognormal_lognormal(mu_p, sigma_p, mu_q, sigma_q):
+    """KL(p || q) in nats for p = LogNormal(mu_p, sigma_p), q = LogNormal(mu_q, sigma_q).
+
+    p: mu (mean of log x), sigma (standard deviation of log x).
+    q: mu (mean of log x), sigma (standard deviation of log x).
+    Arguments broadcast element-wise.
+    """
+    mu_p, sigma_p, mu_q, sigma_q, = _kl_tensors(mu_p, sigma_p, mu_q, sigma_q)
+    return -torch.log1p((sigma_p - sigma_q)/sigma_q) + (1/2)*(torch.pow(mu_p - mu_q, 2) + (sigma_p - sigma_q)*(sigma_p + sigma_q))/torch.pow(sigma_q, 2)
+
+
+def kl_cauchy_cauchy(x0_p, gamma_p, x0_q, gamma_q):
+    """KL(p || q) in nats for p = Cauchy(x0_p, gamma_p), q = Cauchy(x0_q, gamma_q).
+
+    p: x0 (location), gamma (scale).
+    q: x0 (location), gamma (scale).
+    Arguments broadcast element-wise.
+    """
+    x0_p, gamma_p, x0_q, gamma_q, = _kl_tensors(x0_p, gamma_p, x0_q, gamma_q)
+    return torch.log1p((1/4)*(torch.pow(gamma_p - gamma_q, 2) + torch.pow(x0_p - x0_q, 2))/(gamma_p*gamma_q))
+
+
+def kl_gumbel_gumbel(mu_p, beta_p, mu_q, beta_q):
+    """KL(p || q) in nats for p = Gumbel(mu_p, beta_p), q = Gumbel(mu_q, beta_q).
+
+    p: mu (location), beta (scale).
+    q: mu (location), beta (scale).
+    Arguments broadcast element-wise.
+    """
+    mu_p, beta_p, mu_q, beta_q, = _kl_tensors(mu_p, beta_p, mu_q, beta_q)
+    return -torch.log1p((beta_p - beta_q)/beta_q) + (0.57721566490153286*beta_p + beta_q*torch.expm1(torch.lgamma(2 + (beta_p - beta_q)/beta_q) - mu_p/beta_q + mu_q/beta_q) - 0.57721566490153286*beta_q + mu_p - mu_q)/beta_q
+
+
+def kl_halfnormal_halfnormal(sigma_p, sigma_q):
+    """KL(p || q) in nats for p = HalfNormal(sigma_p), q = HalfNormal(sigma_q).
+
+    p: sigma (scale).
+    q: sigma (scale).
+    Arguments broadcast element-wise.
+    """
+    sigma_p, sigma_q, = _kl_tensors(sigma_p, sigma_q)
+    return -torch.log1p((sigma_p - sigma_q)/sigma_q) + (1/2)*(sigma_p - sigma_q)*(sigma_p + sigma_q)/torch.pow(sigma_q, 2)
+
+
+def kl_uniform_uniform(a_p, b_p, a_q, b_q):
+    """KL(p || q) in nats for p = Uniform(a_p, b_p), q = Uniform(a_q, b_q).
+
+    p: a (lower end), b (upper end).
+    q: a (lower end), b (upper end).
+    Arguments broadcast element-wise. It is +inf unless (a_p >= a_q) & (b_p <= b_q).
+    """
+    a_p, b_p, a_q, b_q, = _kl_tensors(a_p, b_p, a_q, b_q)
+    return torch.where(torch.logical_and(torch.ge(a_p, a_q), torch.le(b_p, b_q)), torch.log1p((a_p - a_q - b_p + b_q)/(-a_p + b_p)), float('inf'))
+
+
+def kl_bernoulli_bernoulli(p_p, p_q):
+    """KL(p || q) in nats for p = Bernoulli(p_p), q = Bernoulli(p_q).
+
+    p: p (probability of 1).
+    q: p (probability of 1).
+    Arguments broadcast element-wise.
+    """
+    p_p, p_q, = _kl_tensors(p_p, p_q)
+    return torch.xlogy(p_p, p_p) - torch.xlogy(p_p, p_q) + torch.xlogy(1 - p_p, 1 - p_p) + torch.xlogy(p_p - 1, 1 - p_q)
+
+
+def kl_poisson_poisson(lambda_p, lambda_q):
+    """KL(p || q) in nats for p = Poisson(lambda_p), q = Poisson(lambda_q).
+
+    p: lambda (rate).
+    q: lambda (rate).
+    Arguments broadcast element-wise.
+    """
+    lambda_p, lambda_q, = _kl_tensors(lambda_p, lambda_q)
+    return -lambda_p + lambda_q + torch.xlogy(lambda_p, lambda_p) - torch.xlogy(lambda_p, lambda_q)
+
+
+def kl_geometric_geometric(p_p, p_q):
+    """KL(p || q) in nats for p = Geometric(p_p), q = Geometric(p_q).
+
+    p: p (probability of success).
+    q: p (probability of success).
+    Arguments broadcast element-wise.
+    """
+    p_p, p_q, = _kl_tensors(p_p, p_q)
+    return torch.log(p_p) - torch.log(p_q) - torch.xlogy(p_p - 1, 1 - p_p)/p_p + torch.xlogy(p_p - 1, 1 - p_q)/p_p
+
+
+def kl_uniform_beta(a, b, alpha, beta):
+    """KL(p || q) in nats for p = Uniform(a, b), q = Beta(alpha, beta).
+
+    p: a (lower end), b (upper end).
+    q: alpha (first shape), beta (second shape).
+    Arguments broadcast element-wise. It is +inf unless (a >= 0) & (b <= 1).
+    """
+    a, b, alpha, beta, = _kl_tensors(a, b, alpha, beta)
+    return torch.where(torch.logical_and(torch.ge(a, 0), torch.le(b, 1)), a*alpha/(a - b) + a*beta/(a - b) - 2*a/(a - b) - alpha*b/(a - b) - b*beta/(a - b) + 2*b/(a - b) + (1 - alpha)*torch.xlogy(a, a)/(a - b) + (1 - beta)*torch.xlogy(a - 1, 1 - a)/(a - b) + (-a/(a - b) + b/(a - b))*torch.log(-a + b) + (a*torch.lgamma(alpha)/(a - b) + a*torch.lgamma(beta)/(a - b) - a*torch.lgamma(alpha + beta)/(a - b) - b*torch.lgamma(alpha)/(a - b) - b*torch.lgamma(beta)/(a - b) + b*torch.lgamma(alpha + beta)/(a - b)) + (alpha - 1)*torch.xlogy(b, b)/(a - b) + (beta - 1)*torch.xlogy(b - 1, 1 - b)/(a - b), float('inf'))
+
+
+def kl_categorical_categorical(p, q):
+    """KL(p || q) in nats for p = Categorical(p), q = Categorical(q); arguments in the order (p, q).
+
+    p, q: probability vectors on the last axis (non-negative, summing to 1), batch axes in front.
+    A class with p_j = 0 contributes 0; the result is +inf where some p_j > 0 = q_j.
+    """
+    like = [a for a in (p, q) if isinstance(a, torch.Tensor)]
+    kind = dict(dtype=like[0].dtype, device=like[0].device) if like else dict(dtype=torch.float64)
+    p, q = torch.as_tensor(p, **kind), torch.as_tensor(q, **kind)
+    return torch.sum(torch.xlogy(p, p) - torch.xlogy(p, q), dim=-1)
+
+
+def kl_mvnormal_mvnormal(mu_p, Sigma_p, mu_q, Sigma_q):
+    """KL(MVNormal ‖ MVNormal) in nats; arguments in the order (mu_p, Sigma_p, mu_q, Sigma_q).
+
+    mu_p: mean of p (vector).
+    Sigma_p: covariance of p (symmetric positive definite matrix).
+    mu_q: mean of q (vector).
+    Sigma_q: covariance of q (symmetric positive definite matrix).
+    Vectors on the last axis, matrices on the last two axes, batch axes in front (broadcast).
+    Sigma is the COVARIANCE (not its inverse, not a Cholesky factor).
+    """
+    like = [a for a in (mu_p, Sigma_p, mu_q, Sigma_q) if isinstance(a, torch.Tensor)]
+    kind = dict(dtype=like[0].dtype, device=like[0].device) if like else dict(dtype=torch.float64)
+    mu_p, Sigma_p, mu_q, Sigma_q = (torch.as_tensor(a, **kind) for a in (mu_p, Sigma_p, mu_q, Sigma_q))
+    d = mu_p.shape[-1]
+    return -1/2*d - 1/2*torch.linalg.slogdet(Sigma_p)[1] + (1/2)*torch.linalg.slogdet(Sigma_q)[1] + (1/2)*((-mu_q + mu_p)*torch.linalg.solve(Sigma_q, (-mu_q + mu_p).unsqueeze(-1)).squeeze(-1)).sum(-1) + (1/2)*torch.diagonal(torch.linalg.solve(Sigma_q, Sigma_p), dim1=-2, dim2=-1).sum(-1)
+
+
+def kl_mvnormal_diag_mvnormal(mu_p, sigma_p, mu_q, Sigma_q):
+    """KL(MVNormal (diagonal) ‖ MVNormal) in nats; arguments in the order (mu_p, sigma_p, mu_q, Sigma_q).
+
+    mu_p: mean of p (vector).
+    sigma_p: standard deviations of p (positive vector; covariance diag(sigma_p**2)).
+    mu_q: mean of q (vector).
+    Sigma_q: covariance of q (symmetric positive definite matrix).
+    Vectors on the last axis, matrices on the last two axes, batch axes in front (broadcast).
+    Sigma is the COVARIANCE (not its inverse, not a Cholesky factor).
+    """
+    like = [a for a in (mu_p, sigma_p, mu_q, Sigma_q) if isinstance(a, torch.Tensor)]
+    kind = dict(dtype=like[0].dtype, device=like[0].device) if like else dict(dtype=torch.float64)
+    mu_p, sigma_p, mu_q, Sigma_q = (torch.as_tensor(a, **kind) for a in (mu_p, sigma_p, mu_q, Sigma_q))
+    d = mu_p.shape[-1]
+    return -1/2*d + (1/2)*torch.linalg.slogdet(Sigma_q)[1] + (1/2)*((-mu_q + mu_p)*torch.linalg.solve(Sigma_q, (-mu_q + mu_p).unsqueeze(-1)).squeeze(-1)).sum(-1) + (1/2)*torch.diagonal(torch.linalg.solve(Sigma_q, torch.diag_embed((sigma_p**2))), dim1=-2, dim2=-1).sum(-1) - torch.sum(torch.log(sigma_p), dim=-1)

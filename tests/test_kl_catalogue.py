@@ -203,3 +203,18 @@ def test_changing_the_definition_changes_the_result(monkeypatch):
     got = der.result("kl.exponential.exponential").value
     assert sp.simplify(got - (sp.log(tq / tp) + tp / tq - 1)) == 0
     assert old.parameters[0].name == "lambda"
+
+
+def _summary_table(text: str) -> str:
+    lines = text.split("## 1 Summary", 1)[1].split("\n## ", 1)[0].splitlines()
+    return "\n".join(ln for ln in lines if ln.startswith("|"))
+
+
+def test_the_readme_table_is_the_catalogues_summary():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    block = readme.split("<!-- kl-table -->", 1)[1].split("<!-- /kl-table -->", 1)[0].strip()
+    assert block == _summary_table((root / "outputs" / "kl-catalogue.md").read_text(encoding="utf-8"))
+    assert block.count("\n") >= 17                        # header, rule and at least 16 pairs

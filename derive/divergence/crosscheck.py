@@ -133,7 +133,9 @@ def _edges(der, pair, f, rng) -> list[CrossCheck]:
 
 
 def _rewritten(der) -> set:
-    return set().union(*(a.free_symbols for a in der.data["stable"].atoms(log1p)))
+    """The positive parameters (scales, rates, shapes) inside a log1p of the stable form."""
+    positive = {s for s, par in der.data["parameters"] if getattr(par, "kind", "") == "positive"}
+    return set().union(*(a.free_symbols for a in der.data["stable"].atoms(log1p))) & positive
 
 
 def _claims_near_equal(der) -> bool:

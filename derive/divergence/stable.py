@@ -49,7 +49,7 @@ class xlogy(sp.Function):
 
 #: the rewrites, by the short name the catalogue's table shows, and what each does
 XLOGY, LOG1P, LIMITED = "xlogy at 0", "log1p near p = q", "near p = q: log Γ limits it"
-ONE_EXP, LOGGAMMA, GROUPS = "one exponential", "log Γ", "ψ, log Γ summed apart"
+ONE_EXP, LOGGAMMA, GROUPS = "one exponential", "loggamma", "ψ and log Γ terms summed apart"
 SAYS = {XLOGY: "x log y written xlogy(x, y), 0 at x = 0",
         LOG1P: "differences of logarithms of the same parameter written log1p of their relative difference, "
                "exp(A) − 1 as expm1(A), and the rational terms over one denominator",
@@ -113,6 +113,19 @@ def _log1p(expr, params: dict):
             expr = _relative_ratios(expr, tp, tq)
             changed = True
     return expr, changed
+
+
+def _one_log(expr):
+    """A sum of integer multiples of logarithms (and nothing else) as one log1p: Σ c_i log a_i = log(N/D) =
+    log1p((N − D)/D), N − D expanded and factored by the parameters it holds (Cauchy's
+    ((γ_p − γ_q)² + (x0_p − x0_q)²)/(4 γ_p γ_q))."""
+    terms = [t.as_coeff_Mul() for t in sp.Add.make_args(sp.expand(sp.expand_log(expr, force=True), power_exp=False))]
+    if len(terms) < 2 or not all(c.is_Integer and isinstance(f, sp.log) for c, f in terms):
+        return expr, False
+    num = sp.Mul(*[f.args[0] ** c for c, f in terms if c > 0])
+    den = sp.Mul(*[f.args[0] ** -c for c, f in terms if c < 0])
+    difference = sp.Add(*[sp.factor(part) for part in _by_symbols(sp.expand(num - den))])
+    return log1p(difference / den), True
 
 
 def _relative_ratios(expr, tp, tq):
@@ -186,6 +199,8 @@ def stable_form(value, parameters) -> Stable:
         edges.append(XLOGY)
     else:
         expr, changed = _log1p(value, params)
+        if not changed:
+            expr, changed = _one_log(value)
         if changed:
             edges.append(LOG1P)
             expr = _rational_together(expr)
