@@ -1342,7 +1342,6 @@ class GlowStep(torch.nn.Module):
 # ---- KL catalogue ------------------------------------------------------------------------------------------
 # kl_<p>_<q>(p's parameters, q's parameters), as in derive_numeric.py: tensors (or numbers) broadcast
 # element-wise; every number follows the dtype and device of the first tensor argument.
-import math
 
 
 def _kl_tensors(*args):

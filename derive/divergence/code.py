@@ -28,7 +28,6 @@ TORCH_PRELUDE = '''
 # ---- KL catalogue ------------------------------------------------------------------------------------------
 # kl_<p>_<q>(p's parameters, q's parameters), as in derive_numeric.py: tensors (or numbers) broadcast
 # element-wise; every number follows the dtype and device of the first tensor argument.
-import math
 
 
 def _kl_tensors(*args):
@@ -62,9 +61,6 @@ class TorchPrinter:
             def _print_xlogy(self, expr):
                 x, y = (self._print(a) for a in expr.args)
                 return f"torch.xlogy({x}, {y})"
-
-            def _print_Pi(self, expr):
-                return "math.pi"
 
         self.printer = _Printer()
 
@@ -151,12 +147,10 @@ def compiled(der, backend: str = "numpy"):
 
     space = {"numpy": numpy, "scipy": scipy}
     if backend == "torch":
-        import math
-
         import torch
 
-        space = {"torch": torch, "math": math}
-        exec(compile(TORCH_PRELUDE.split("import math", 1)[1], "<derive_torch>", "exec"), space)
+        space = {"torch": torch}
+        exec(compile(TORCH_PRELUDE, "<derive_torch>", "exec"), space)
         source = torch_source(der)
     else:
         source = numpy_source(der)
