@@ -244,6 +244,18 @@ def _pair_name(args) -> str | None:
     return pair.name
 
 
+def _refuse_options_of_others(args, entry) -> None:
+    """A KL pair or the estimators take none of the sheet's or the layers' options: given, they are refused."""
+    if entry.question not in ("KL pair", "beyond"):
+        return
+    given = [o for o in ("dim", "variant", "F", "G", "s", "prior_mean", "prior_std", "mu", "sigma")
+             if getattr(args, o, None) is not None]
+    allowed = {"prior_mean", "prior_std"} if entry.name == "estimators" else set()
+    given = [o for o in given if o not in allowed]
+    if given:
+        raise UsageError(f"--{given[0].replace('_', '-')} does not apply to {entry.name}")
+
+
 def _entry(name: str):
     from .registry import ENTRIES, EXTRAS, catalogue, kl_pairs
 
@@ -305,6 +317,7 @@ def _as_ascii(text: str) -> str:
 def cmd_show(args) -> int:
     args.name = _pair_name(args)
     entry = _own_entry(args) or _entry(args.name)
+    _refuse_options_of_others(args, entry)
     opts, _ = _options(args)
     der = _build(entry, opts)
     if args.json:
@@ -321,6 +334,7 @@ def cmd_show(args) -> int:
 def cmd_check(args) -> int:
     args.name = _pair_name(args)
     entry = _own_entry(args) or _entry(args.name)
+    _refuse_options_of_others(args, entry)
     opts, _ = _options(args)
     der = _build(entry, opts)
     from .budget import stage

@@ -218,3 +218,39 @@ def test_the_readme_table_is_the_catalogues_summary():
     block = readme.split("<!-- kl-table -->", 1)[1].split("<!-- /kl-table -->", 1)[0].strip()
     assert block == _summary_table((root / "outputs" / "kl-catalogue.md").read_text(encoding="utf-8"))
     assert block.count("\n") >= 17                        # header, rule and at least 16 pairs
+
+
+def test_a_nan_is_never_agreement():
+    """A quadrature that returns NaN fails the step it checks (max() would have kept the other values)."""
+    import mpmath
+
+    from derive.divergence import numeric
+
+    assert not numeric.compare([(mpmath.mpf(1), mpmath.mpf(1)), (mpmath.nan, mpmath.mpf(2))], "x").passed
+    assert not numeric.compare([(mpmath.mpf(1), mpmath.nan)], "x").passed
+
+
+def test_an_exported_function_that_returns_nan_fails_its_cross_checks(monkeypatch):
+    from derive.divergence import crosscheck
+
+    der = derived("kl-bernoulli-bernoulli")
+    real = crosscheck.compiled
+    calls = {"n": 0}
+
+    def sometimes_nan(d, backend="numpy"):
+        f = real(d)
+
+        def g(*args):
+            calls["n"] += 1
+            return f(*args) if calls["n"] % 3 else float("nan")
+        return g
+    monkeypatch.setattr(crosscheck, "compiled", sometimes_nan)
+    failed = {c.name for c in crosscheck.cross_checks(der) if not c.passed}
+    assert any("20 random parameter sets" in n for n in failed)
+
+
+@pytest.mark.parametrize("option", [("--mu", "1", "--sigma", "2"), ("--dim", "4"), ("--F", "tanh(x)")])
+def test_options_of_other_derivations_are_refused_for_a_pair(option):
+    out = _derive("show", "kl-gamma-gamma", *option)
+    assert out.returncode == 2 and "does not apply to kl-gamma-gamma" in out.stderr
+    assert out.stderr.count("\n") == 1

@@ -308,7 +308,10 @@ def test_the_fused_torch_code_keeps_accuracy_and_takes_parameters_as_numbers(cod
 KL_ARGS = {"kl_normal_normal": (0.3, 1.2, -0.4, 0.8), "kl_gamma_gamma": (2.5, 1.5, 1.7, 0.9),
            "kl_beta_beta": (2.0, 3.0, 1.5, 0.7), "kl_gumbel_gumbel": (0.2, 1.3, -0.1, 0.9),
            "kl_bernoulli_bernoulli": (0.3, 0.6), "kl_uniform_beta": (0.1, 0.8, 2.0, 1.5),
-           "kl_cauchy_cauchy": (0.0, 1.0, 0.5, 2.0), "kl_poisson_poisson": (2.5, 4.0)}
+           "kl_cauchy_cauchy": (0.0, 1.0, 0.5, 2.0), "kl_poisson_poisson": (2.5, 4.0),
+           "kl_laplace_laplace": (0.2, 1.1, -0.3, 0.7), "kl_exponential_exponential": (1.7, 0.6),
+           "kl_lognormal_lognormal": (0.1, 0.5, -0.2, 0.9), "kl_halfnormal_halfnormal": (1.3, 0.8),
+           "kl_uniform_uniform": (0.1, 0.9, -0.2, 1.4), "kl_geometric_geometric": (0.35, 0.6)}
 
 
 def _written(name: str):

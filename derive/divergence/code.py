@@ -21,6 +21,11 @@ NUMPY_PRELUDE = '''
 # where p puts mass where q has none.  The parameterisation of each family is stated in its docstring.
 import scipy.constants
 import scipy.special
+
+
+def _kl_arrays(*args):
+    """The arguments as float arrays: a division by zero gives inf or NaN, never an exception."""
+    return [numpy.asarray(a, dtype=float) for a in args]
 '''
 
 TORCH_PRELUDE = '''
@@ -95,6 +100,10 @@ def _docstring(der) -> str:
     n = len(args) // 2 if pair.p == pair.q else len(FAMILIES[pair.p].parameters)
     cond = der.data["condition"]
     finite = "" if cond is sp.true else f" It is +inf unless {sp.sstr(cond)}."
+    edges = [f"{sym.name} = {e}" for sym, par in der.data["parameters"] for e in getattr(par, "edges", ())]
+    if edges:
+        finite += (f"\n    At the edges ({', '.join(edges)}) it returns the limit: +inf where p puts mass where q has "
+                   "none.")
     p_args, q_args = (", ".join(s.name for s in part) for part in (args[:n], args[n:]))
     return (f'"""KL(p || q) in nats for p = {title(pair.p)}({p_args}), q = {title(pair.q)}({q_args}).\n\n'
             f"    p: {parameters_text(pair.p)}.\n    q: {parameters_text(pair.q)}.\n"
@@ -114,6 +123,7 @@ def numpy_source(der) -> str:
     body = NumpyPrinter().doprint(der.data["stable"].xreplace(names))
     args = ", ".join(s.name for s in _arguments(der))
     return (f"def {pair.function}({args}):\n    {_docstring(der)}\n"
+            f"    {args}, = _kl_arrays({args})\n"
             f"    with numpy.errstate(divide='ignore', invalid='ignore'):\n"
             f"        return numpy.asarray({body}, dtype=float)[()]\n")
 
@@ -146,6 +156,7 @@ def compiled(der, backend: str = "numpy"):
     import scipy.special
 
     space = {"numpy": numpy, "scipy": scipy}
+    exec(compile(NUMPY_PRELUDE, "<derive_numeric>", "exec"), space)
     if backend == "torch":
         import torch
 

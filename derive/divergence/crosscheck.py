@@ -49,14 +49,22 @@ def cross_checks(der, seed: int = 0) -> list[CrossCheck]:
     return checks
 
 
+def _worst(residuals) -> float:
+    """The largest residual; a NaN anywhere (a value that is not a number) makes it +∞."""
+    residuals = [float(r) for r in residuals]
+    return math.inf if any(r != r for r in residuals) else max(residuals, default=0.0)
+
+
 def _relative(value, reference) -> float:
+    if value != value or reference != reference:
+        return math.nan
     if math.isinf(reference) or math.isinf(value):
         return 0.0 if value == reference else math.inf
     return abs(value - reference) / max(abs(reference), 1e-300)
 
 
 def _quadrature(pair, f, sets) -> CrossCheck:
-    worst = max(_relative(float(f(*pp, *qp)), ref.kl_quadrature(pair.p, pair.q, pp, qp)) for pp, qp in sets)
+    worst = _worst(_relative(float(f(*pp, *qp)), ref.kl_quadrature(pair.p, pair.q, pp, qp)) for pp, qp in sets)
     what = "exact summation" if pair.p in ("bernoulli", "categorical", "poisson", "geometric") else "scipy quadrature"
     return CrossCheck.compare(f"{pair.function} at {len(sets)} random parameter sets", f"{what} of log p − log q "
                               "under p (numpy reference written apart), relative difference", worst, TOLERANCE)
@@ -66,7 +74,7 @@ def _self(pair, f, sets) -> CrossCheck:
     if pair.p == "uniform" and pair.p != pair.q:
         return _support(pair, f, sets)
     same = ((lambda pp: (pp[0], np.diag(np.asarray(pp[1]) ** 2))) if pair.p == "mvnormal_diag" else (lambda pp: pp))
-    worst = max(abs(float(f(*pp, *same(pp)))) for pp, _ in sets)
+    worst = _worst(abs(float(f(*pp, *same(pp)))) for pp, _ in sets)
     return CrossCheck.compare(f"KL(p ‖ p) = 0 at {len(sets)} random parameter sets", "the exported function with q's "
                               "parameters equal to p's, absolute value", worst, 1e-12)
 
@@ -84,11 +92,12 @@ def _support(pair, f, sets) -> CrossCheck:
 
 
 def _monte_carlo(pair, f, sets, rng) -> CrossCheck:
-    worst = 0.0
+    scores = []
     for pp, qp in sets:
         mean, se = ref.kl_monte_carlo(pair.p, pair.q, pp, qp, MC_DRAWS, rng)
         floor = 1e-12 * max(1.0, abs(mean))  # a constant log p − log q (Uniform) has only rounding spread
-        worst = max(worst, abs(float(f(*pp, *qp)) - mean) / max(se, floor))
+        scores.append(abs(float(f(*pp, *qp)) - mean) / max(se, floor))
+    worst = _worst(scores)
     return CrossCheck.compare(f"{pair.function} against Monte Carlo at {len(sets)} sets",
                               f"mean of log p − log q over {MC_DRAWS} draws of p, in standard errors", worst, Z_BOUND)
 
@@ -97,7 +106,7 @@ def _broadcast(pair, f, sets) -> CrossCheck:
     columns = [np.array(c, dtype=float) for c in zip(*[tuple(pp) + tuple(qp) for pp, qp in sets])]
     together = np.asarray(f(*columns), dtype=float)
     one = np.array([float(f(*pp, *qp)) for pp, qp in sets])
-    worst = float(np.max(np.abs(together - one) / np.maximum(np.abs(one), 1e-300)))
+    worst = _worst(np.abs(together - one) / np.maximum(np.abs(one), 1e-300))
     return CrossCheck.compare(f"{pair.function} on arrays of {len(sets)} parameter sets",
                               "one broadcast call against one call per set, relative difference", worst, 1e-13)
 
@@ -122,10 +131,11 @@ def _edges(der, pair, f, rng) -> list[CrossCheck]:
                     continue
                 value = float(f(*args))
                 values.append(value)
-                worst = max(worst, _relative(value, reference) if value == value else math.inf)
+                worst = _worst([worst, _relative(value, reference)])
             if not values:
                 continue
-            shown = "+∞" if all(math.isinf(v) for v in values) else "finite"
+            infinite = sum(math.isinf(v) for v in values)
+            shown = {0: "finite", len(values): "+∞"}.get(infinite, "finite or +∞ as the reference")
             out.append(CrossCheck.compare(f"{pair.function} at {sym.name} = {edge} ({shown}, never NaN)",
                                           "the reference at the same edge, 3 random sets of the other parameters, "
                                           "relative difference (+∞ must match +∞)", worst, TOLERANCE))
@@ -156,7 +166,8 @@ def _near_equal(der, pair, f, sets) -> CrossCheck:
         qp = [v * (1 + NEAR) if s in rewritten else v for v, s in zip(pp, syms[n:])]
         value = float(f(*pp, *qp))
         exact = sp.N(closed.subs({s: sp.Float(v, 50) for s, v in zip(syms, list(pp) + qp)}), 50)
-        worst = max(worst, _relative(value, float(exact)))
-    return CrossCheck.compare(f"{pair.function} near p = q (q's scales × (1 + 1e-7))",
+        worst = _worst([worst, _relative(value, float(exact))])
+    names = ", ".join(sorted(s.name for s in rewritten))
+    return CrossCheck.compare(f"{pair.function} near p = q ({names} of q at p's × (1 + 1e-7))",
                               "the closed form evaluated with 50 digits at the same parameters, relative difference",
                               worst, 1e-6)

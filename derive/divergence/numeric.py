@@ -78,6 +78,8 @@ def compare(pairs, detail: str, tolerance: float = TOLERANCE) -> Verification:
     worst = 0.0
     for got, ref in pairs:
         got, ref = mpmath.mpf(got), mpmath.mpf(ref)
+        if mpmath.isnan(got) or mpmath.isnan(ref):  # a NaN is never agreement
+            return Verification.unverified(f"{detail}: {got} against {ref}")
         if mpmath.isinf(ref) or mpmath.isinf(got):
             if got != ref:
                 return Verification.unverified(f"{detail}: {got} against {ref}")

@@ -48,7 +48,7 @@ class xlogy(sp.Function):
 
 
 #: the rewrites, by the short name the catalogue's table shows, and what each does
-XLOGY, LOG1P, LIMITED = "xlogy at 0", "log1p near p = q", "near p = q: log Γ limits it"
+XLOGY, LOG1P, LIMITED = "xlogy at 0", "log1p of a relative difference", "near p = q: log Γ limits it"
 ONE_EXP, LOGGAMMA, GROUPS = "one exponential", "loggamma", "ψ and log Γ terms summed apart"
 SAYS = {XLOGY: "x log y written xlogy(x, y), 0 at x = 0",
         LOG1P: "differences of logarithms of the same parameter written log1p of their relative difference, "
