@@ -966,6 +966,11 @@ import scipy.constants
 import scipy.special
 
 
+def _kl_arrays(*args):
+    """The arguments as float arrays: a division by zero gives inf or NaN, never an exception."""
+    return [numpy.asarray(a, dtype=float) for a in args]
+
+
 def kl_normal_normal(mu_p, sigma_p, mu_q, sigma_q):
     """KL(p || q) in nats for p = Normal(mu_p, sigma_p), q = Normal(mu_q, sigma_q).
 
@@ -973,6 +978,7 @@ def kl_normal_normal(mu_p, sigma_p, mu_q, sigma_q):
     q: mu (mean), sigma (standard deviation).
     Arguments broadcast element-wise.
     """
+    mu_p, sigma_p, mu_q, sigma_q, = _kl_arrays(mu_p, sigma_p, mu_q, sigma_q)
     with numpy.errstate(divide='ignore', invalid='ignore'):
         return numpy.asarray(-numpy.log1p((sigma_p - sigma_q)/sigma_q) + (1/2)*((mu_p - mu_q)**2 + (sigma_p - sigma_q)*(sigma_p + sigma_q))/sigma_q**2, dtype=float)[()]
 
@@ -984,6 +990,7 @@ def kl_laplace_laplace(mu_p, b_p, mu_q, b_q):
     q: mu (location), b (scale).
     Arguments broadcast element-wise.
     """
+    mu_p, b_p, mu_q, b_q, = _kl_arrays(mu_p, b_p, mu_q, b_q)
     with numpy.errstate(divide='ignore', invalid='ignore'):
         return numpy.asarray(-numpy.log1p((b_p - b_q)/b_q) + (b_p*numpy.expm1(-abs(mu_p - mu_q)/b_p) + b_p - b_q + abs(mu_p - mu_q))/b_q, dtype=float)[()]
 
@@ -995,6 +1002,7 @@ def kl_exponential_exponential(lambda_p, lambda_q):
     q: lambda (rate).
     Arguments broadcast element-wise.
     """
+    lambda_p, lambda_q, = _kl_arrays(lambda_p, lambda_q)
     with numpy.errstate(divide='ignore', invalid='ignore'):
         return numpy.asarray(numpy.log1p((lambda_p - lambda_q)/lambda_q) + (-lambda_p + lambda_q)/lambda_p, dtype=float)[()]
 
@@ -1006,6 +1014,7 @@ def kl_gamma_gamma(alpha_p, beta_p, alpha_q, beta_q):
     q: alpha (shape), beta (rate).
     Arguments broadcast element-wise.
     """
+    alpha_p, beta_p, alpha_q, beta_q, = _kl_arrays(alpha_p, beta_p, alpha_q, beta_q)
     with numpy.errstate(divide='ignore', invalid='ignore'):
         return numpy.asarray(-alpha_p*(beta_p - beta_q)/beta_p + alpha_q*numpy.log1p((beta_p - beta_q)/beta_q) + (alpha_p - alpha_q)*scipy.special.polygamma(0, alpha_p) + (-scipy.special.gammaln(alpha_p) + scipy.special.gammaln(alpha_q)), dtype=float)[()]
 
@@ -1017,6 +1026,7 @@ def kl_beta_beta(alpha_p, beta_p, alpha_q, beta_q):
     q: alpha (first shape), beta (second shape).
     Arguments broadcast element-wise.
     """
+    alpha_p, beta_p, alpha_q, beta_q, = _kl_arrays(alpha_p, beta_p, alpha_q, beta_q)
     with numpy.errstate(divide='ignore', invalid='ignore'):
         return numpy.asarray(((alpha_p - alpha_q)*scipy.special.polygamma(0, alpha_p) + (beta_p - beta_q)*scipy.special.polygamma(0, beta_p) + (-alpha_p + alpha_q - beta_p + beta_q)*scipy.special.polygamma(0, alpha_p + beta_p)) + (-scipy.special.gammaln(alpha_p) + scipy.special.gammaln(alpha_q) - scipy.special.gammaln(beta_p) + scipy.special.gammaln(beta_q) + scipy.special.gammaln(alpha_p + beta_p) - scipy.special.gammaln(alpha_q + beta_q)), dtype=float)[()]
 
@@ -1028,6 +1038,7 @@ def kl_lognormal_lognormal(mu_p, sigma_p, mu_q, sigma_q):
     q: mu (mean of log x), sigma (standard deviation of log x).
     Arguments broadcast element-wise.
     """
+    mu_p, sigma_p, mu_q, sigma_q, = _kl_arrays(mu_p, sigma_p, mu_q, sigma_q)
     with numpy.errstate(divide='ignore', invalid='ignore'):
         return numpy.asarray(-numpy.log1p((sigma_p - sigma_q)/sigma_q) + (1/2)*((mu_p - mu_q)**2 + (sigma_p - sigma_q)*(sigma_p + sigma_q))/sigma_q**2, dtype=float)[()]
 
@@ -1039,6 +1050,7 @@ def kl_cauchy_cauchy(x0_p, gamma_p, x0_q, gamma_q):
     q: x0 (location), gamma (scale).
     Arguments broadcast element-wise.
     """
+    x0_p, gamma_p, x0_q, gamma_q, = _kl_arrays(x0_p, gamma_p, x0_q, gamma_q)
     with numpy.errstate(divide='ignore', invalid='ignore'):
         return numpy.asarray(numpy.log1p((1/4)*((gamma_p - gamma_q)**2 + (x0_p - x0_q)**2)/(gamma_p*gamma_q)), dtype=float)[()]
 
@@ -1050,6 +1062,7 @@ def kl_gumbel_gumbel(mu_p, beta_p, mu_q, beta_q):
     q: mu (location), beta (scale).
     Arguments broadcast element-wise.
     """
+    mu_p, beta_p, mu_q, beta_q, = _kl_arrays(mu_p, beta_p, mu_q, beta_q)
     with numpy.errstate(divide='ignore', invalid='ignore'):
         return numpy.asarray(-numpy.log1p((beta_p - beta_q)/beta_q) + (beta_q*numpy.expm1(scipy.special.gammaln(2 + (beta_p - beta_q)/beta_q) - mu_p/beta_q + mu_q/beta_q) + mu_p - mu_q + numpy.euler_gamma*(beta_p - beta_q))/beta_q, dtype=float)[()]
 
@@ -1061,6 +1074,7 @@ def kl_halfnormal_halfnormal(sigma_p, sigma_q):
     q: sigma (scale).
     Arguments broadcast element-wise.
     """
+    sigma_p, sigma_q, = _kl_arrays(sigma_p, sigma_q)
     with numpy.errstate(divide='ignore', invalid='ignore'):
         return numpy.asarray(-numpy.log1p((sigma_p - sigma_q)/sigma_q) + (1/2)*(sigma_p - sigma_q)*(sigma_p + sigma_q)/sigma_q**2, dtype=float)[()]
 
@@ -1071,7 +1085,9 @@ def kl_uniform_uniform(a_p, b_p, a_q, b_q):
     p: a (lower end), b (upper end).
     q: a (lower end), b (upper end).
     Arguments broadcast element-wise. It is +inf unless (a_p >= a_q) & (b_p <= b_q).
+    At the edges (a_p = 0, a_p = 1, b_p = 0, b_p = 1, a_q = 0, a_q = 1, b_q = 0, b_q = 1) it returns the limit: +inf where p puts mass where q has none.
     """
+    a_p, b_p, a_q, b_q, = _kl_arrays(a_p, b_p, a_q, b_q)
     with numpy.errstate(divide='ignore', invalid='ignore'):
         return numpy.asarray(numpy.select([numpy.logical_and.reduce((numpy.greater_equal(a_p, a_q),numpy.less_equal(b_p, b_q))),True], [numpy.log1p((a_p - a_q - b_p + b_q)/(-a_p + b_p)),numpy.inf], default=numpy.nan), dtype=float)[()]
 
@@ -1082,7 +1098,9 @@ def kl_bernoulli_bernoulli(p_p, p_q):
     p: p (probability of 1).
     q: p (probability of 1).
     Arguments broadcast element-wise.
+    At the edges (p_p = 0, p_p = 1, p_q = 0, p_q = 1) it returns the limit: +inf where p puts mass where q has none.
     """
+    p_p, p_q, = _kl_arrays(p_p, p_q)
     with numpy.errstate(divide='ignore', invalid='ignore'):
         return numpy.asarray(scipy.special.xlogy(p_p, p_p) - scipy.special.xlogy(p_p, p_q) + scipy.special.xlogy(1 - p_p, 1 - p_p) + scipy.special.xlogy(p_p - 1, 1 - p_q), dtype=float)[()]
 
@@ -1093,7 +1111,9 @@ def kl_poisson_poisson(lambda_p, lambda_q):
     p: lambda (rate).
     q: lambda (rate).
     Arguments broadcast element-wise.
+    At the edges (lambda_p = 0, lambda_q = 0) it returns the limit: +inf where p puts mass where q has none.
     """
+    lambda_p, lambda_q, = _kl_arrays(lambda_p, lambda_q)
     with numpy.errstate(divide='ignore', invalid='ignore'):
         return numpy.asarray(-lambda_p + lambda_q + scipy.special.xlogy(lambda_p, lambda_p) - scipy.special.xlogy(lambda_p, lambda_q), dtype=float)[()]
 
@@ -1104,7 +1124,9 @@ def kl_geometric_geometric(p_p, p_q):
     p: p (probability of success).
     q: p (probability of success).
     Arguments broadcast element-wise.
+    At the edges (p_p = 1, p_q = 1) it returns the limit: +inf where p puts mass where q has none.
     """
+    p_p, p_q, = _kl_arrays(p_p, p_q)
     with numpy.errstate(divide='ignore', invalid='ignore'):
         return numpy.asarray(numpy.log(p_p) - numpy.log(p_q) - scipy.special.xlogy(p_p - 1, 1 - p_p)/p_p + scipy.special.xlogy(p_p - 1, 1 - p_q)/p_p, dtype=float)[()]
 
@@ -1115,7 +1137,9 @@ def kl_uniform_beta(a, b, alpha, beta):
     p: a (lower end), b (upper end).
     q: alpha (first shape), beta (second shape).
     Arguments broadcast element-wise. It is +inf unless (a >= 0) & (b <= 1).
+    At the edges (a = 0, a = 1, b = 0, b = 1) it returns the limit: +inf where p puts mass where q has none.
     """
+    a, b, alpha, beta, = _kl_arrays(a, b, alpha, beta)
     with numpy.errstate(divide='ignore', invalid='ignore'):
         return numpy.asarray(numpy.select([numpy.logical_and.reduce((numpy.greater_equal(a, 0),numpy.less_equal(b, 1))),True], [a*alpha/(a - b) + a*beta/(a - b) - 2*a/(a - b) - alpha*b/(a - b) - b*beta/(a - b) + 2*b/(a - b) + (1 - alpha)*scipy.special.xlogy(a, a)/(a - b) + (1 - beta)*scipy.special.xlogy(a - 1, 1 - a)/(a - b) + (-a/(a - b) + b/(a - b))*numpy.log(-a + b) + (a*scipy.special.gammaln(alpha)/(a - b) + a*scipy.special.gammaln(beta)/(a - b) - a*scipy.special.gammaln(alpha + beta)/(a - b) - b*scipy.special.gammaln(alpha)/(a - b) - b*scipy.special.gammaln(beta)/(a - b) + b*scipy.special.gammaln(alpha + beta)/(a - b)) + (alpha - 1)*scipy.special.xlogy(b, b)/(a - b) + (beta - 1)*scipy.special.xlogy(b - 1, 1 - b)/(a - b),numpy.inf], default=numpy.nan), dtype=float)[()]
 

@@ -1458,6 +1458,7 @@ def kl_uniform_uniform(a_p, b_p, a_q, b_q):
     p: a (lower end), b (upper end).
     q: a (lower end), b (upper end).
     Arguments broadcast element-wise. It is +inf unless (a_p >= a_q) & (b_p <= b_q).
+    At the edges (a_p = 0, a_p = 1, b_p = 0, b_p = 1, a_q = 0, a_q = 1, b_q = 0, b_q = 1) it returns the limit: +inf where p puts mass where q has none.
     """
     a_p, b_p, a_q, b_q, = _kl_tensors(a_p, b_p, a_q, b_q)
     return torch.where(torch.logical_and(torch.ge(a_p, a_q), torch.le(b_p, b_q)), torch.log1p((a_p - a_q - b_p + b_q)/(-a_p + b_p)), float('inf'))
@@ -1469,6 +1470,7 @@ def kl_bernoulli_bernoulli(p_p, p_q):
     p: p (probability of 1).
     q: p (probability of 1).
     Arguments broadcast element-wise.
+    At the edges (p_p = 0, p_p = 1, p_q = 0, p_q = 1) it returns the limit: +inf where p puts mass where q has none.
     """
     p_p, p_q, = _kl_tensors(p_p, p_q)
     return torch.xlogy(p_p, p_p) - torch.xlogy(p_p, p_q) + torch.xlogy(1 - p_p, 1 - p_p) + torch.xlogy(p_p - 1, 1 - p_q)
@@ -1480,6 +1482,7 @@ def kl_poisson_poisson(lambda_p, lambda_q):
     p: lambda (rate).
     q: lambda (rate).
     Arguments broadcast element-wise.
+    At the edges (lambda_p = 0, lambda_q = 0) it returns the limit: +inf where p puts mass where q has none.
     """
     lambda_p, lambda_q, = _kl_tensors(lambda_p, lambda_q)
     return -lambda_p + lambda_q + torch.xlogy(lambda_p, lambda_p) - torch.xlogy(lambda_p, lambda_q)
@@ -1491,6 +1494,7 @@ def kl_geometric_geometric(p_p, p_q):
     p: p (probability of success).
     q: p (probability of success).
     Arguments broadcast element-wise.
+    At the edges (p_p = 1, p_q = 1) it returns the limit: +inf where p puts mass where q has none.
     """
     p_p, p_q, = _kl_tensors(p_p, p_q)
     return torch.log(p_p) - torch.log(p_q) - torch.xlogy(p_p - 1, 1 - p_p)/p_p + torch.xlogy(p_p - 1, 1 - p_q)/p_p
@@ -1502,6 +1506,7 @@ def kl_uniform_beta(a, b, alpha, beta):
     p: a (lower end), b (upper end).
     q: alpha (first shape), beta (second shape).
     Arguments broadcast element-wise. It is +inf unless (a >= 0) & (b <= 1).
+    At the edges (a = 0, a = 1, b = 0, b = 1) it returns the limit: +inf where p puts mass where q has none.
     """
     a, b, alpha, beta, = _kl_tensors(a, b, alpha, beta)
     return torch.where(torch.logical_and(torch.ge(a, 0), torch.le(b, 1)), a*alpha/(a - b) + a*beta/(a - b) - 2*a/(a - b) - alpha*b/(a - b) - b*beta/(a - b) + 2*b/(a - b) + (1 - alpha)*torch.xlogy(a, a)/(a - b) + (1 - beta)*torch.xlogy(a - 1, 1 - a)/(a - b) + (-a/(a - b) + b/(a - b))*torch.log(-a + b) + (a*torch.lgamma(alpha)/(a - b) + a*torch.lgamma(beta)/(a - b) - a*torch.lgamma(alpha + beta)/(a - b) - b*torch.lgamma(alpha)/(a - b) - b*torch.lgamma(beta)/(a - b) + b*torch.lgamma(alpha + beta)/(a - b)) + (alpha - 1)*torch.xlogy(b, b)/(a - b) + (beta - 1)*torch.xlogy(b - 1, 1 - b)/(a - b), float('inf'))

@@ -36,7 +36,7 @@ FUNCTIONS = {"log": r"\log", "exp": r"\exp", "det": r"\det", "diag": r"\operator
 
 _TOKEN = re.compile(r"""
     (?P<abbr>\b(?:i\.e|e\.g|cf)\.)
-  | (?P<ident>\b[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+){2,}\b)   # a function's name: kl_gamma_gamma
+  | (?P<ident>\b[A-Za-z]{2,}(?:_[A-Za-z0-9]+){2,}\b)   # a function's name: kl_gamma_gamma
   | (?P<space>\s+)
   | (?P<indexed>(?:[A-Za-z]+[0-9]*|[α-ωℓ])_\{?[A-Za-z0-9]+(?:,[A-Za-z0-9]+)?\}?(?:\^[0-9]+)?)   # x_2,i  y1_i  mu_1  E_q
   | (?P<bar>[A-Za-z]\u0304)
