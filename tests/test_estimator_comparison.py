@@ -1,5 +1,6 @@
 """The three gradient estimators compared: variances against values worked out by hand and by quadrature
-written here, the Monte Carlo checks, planted bugs, the figure and the documents that show them."""
+written here, the Monte Carlo checks, planted bugs, the figure and the documents that show them.  Deriving the
+comparison takes a few seconds: the tests that do are marked slow (CI runs them in parallel)."""
 from __future__ import annotations
 
 import dataclasses
@@ -28,10 +29,12 @@ def at(der, name, **values):
     return [float(v) for v in out] if isinstance(out, sp.MatrixBase) else float(out)
 
 
+@pytest.mark.slow
 def test_every_step_is_verified(der):
     assert der.all_verified, [s.justification for s in der.steps if not s.verified]
 
 
+@pytest.mark.slow
 def test_the_pathwise_and_path_derivative_variances_by_hand(der):
     """z = mu + sigma eps, t = log q(z) - log N(z; 0, 1): g_RP = (z, -1/sigma + eps z); the score is
     (eps/sigma, (eps^2 - 1)/sigma); g_PD = g_RP - score.  Their variances over eps ~ N(0, 1), by hand."""
@@ -53,6 +56,7 @@ def _hermite(f, n=80):
     return float(np.sum(w * f(x)) / math.sqrt(2 * math.pi))
 
 
+@pytest.mark.slow
 def test_the_score_function_variances_and_optimal_baseline_by_quadrature(der):
     mu, sigma = 1.0, 0.6
     z = lambda e: mu + sigma * e  # noqa: E731
@@ -71,6 +75,7 @@ def test_the_score_function_variances_and_optimal_baseline_by_quadrature(der):
     assert all(a < v for a, v in zip(at_best, var0))
 
 
+@pytest.mark.slow
 def test_the_monte_carlo_checks_pass_and_a_wrong_variance_fails_them(der):
     checks = estimator_checks(der, n=100_000)
     assert checks and all(c.passed for c in checks), [c for c in checks if not c.passed][:3]
