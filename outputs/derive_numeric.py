@@ -1141,7 +1141,7 @@ def kl_uniform_beta(a, b, alpha, beta):
     """
     a, b, alpha, beta, = _kl_arrays(a, b, alpha, beta)
     with numpy.errstate(divide='ignore', invalid='ignore'):
-        return numpy.asarray(numpy.select([numpy.logical_and.reduce((numpy.greater_equal(a, 0),numpy.less_equal(b, 1))),True], [a*alpha/(a - b) + a*beta/(a - b) - 2*a/(a - b) - alpha*b/(a - b) - b*beta/(a - b) + 2*b/(a - b) + (1 - alpha)*scipy.special.xlogy(a, a)/(a - b) + (1 - beta)*scipy.special.xlogy(a - 1, 1 - a)/(a - b) + (-a/(a - b) + b/(a - b))*numpy.log(-a + b) + (a*scipy.special.gammaln(alpha)/(a - b) + a*scipy.special.gammaln(beta)/(a - b) - a*scipy.special.gammaln(alpha + beta)/(a - b) - b*scipy.special.gammaln(alpha)/(a - b) - b*scipy.special.gammaln(beta)/(a - b) + b*scipy.special.gammaln(alpha + beta)/(a - b)) + (alpha - 1)*scipy.special.xlogy(b, b)/(a - b) + (beta - 1)*scipy.special.xlogy(b - 1, 1 - b)/(a - b),numpy.inf], default=numpy.nan), dtype=float)[()]
+        return numpy.asarray(numpy.select([numpy.logical_and.reduce((numpy.greater_equal(a, 0),numpy.less_equal(b, 1))),True], [alpha + beta + (1 - alpha)*scipy.special.xlogy(a, a)/(a - b) + (1 - beta)*scipy.special.xlogy(a - 1, 1 - a)/(a - b) - numpy.log(-a + b) + (scipy.special.gammaln(alpha) + scipy.special.gammaln(beta) - scipy.special.gammaln(alpha + beta)) - 2 + (alpha - 1)*scipy.special.xlogy(b, b)/(a - b) + (beta - 1)*scipy.special.xlogy(b - 1, 1 - b)/(a - b),numpy.inf], default=numpy.nan), dtype=float)[()]
 
 
 def kl_categorical_categorical(p, q):

@@ -1509,7 +1509,7 @@ def kl_uniform_beta(a, b, alpha, beta):
     At the edges (a = 0, a = 1, b = 0, b = 1) it returns the limit: +inf where p puts mass where q has none.
     """
     a, b, alpha, beta, = _kl_tensors(a, b, alpha, beta)
-    return torch.where(torch.logical_and(torch.ge(a, 0), torch.le(b, 1)), a*alpha/(a - b) + a*beta/(a - b) - 2*a/(a - b) - alpha*b/(a - b) - b*beta/(a - b) + 2*b/(a - b) + (1 - alpha)*torch.xlogy(a, a)/(a - b) + (1 - beta)*torch.xlogy(a - 1, 1 - a)/(a - b) + (-a/(a - b) + b/(a - b))*torch.log(-a + b) + (a*torch.lgamma(alpha)/(a - b) + a*torch.lgamma(beta)/(a - b) - a*torch.lgamma(alpha + beta)/(a - b) - b*torch.lgamma(alpha)/(a - b) - b*torch.lgamma(beta)/(a - b) + b*torch.lgamma(alpha + beta)/(a - b)) + (alpha - 1)*torch.xlogy(b, b)/(a - b) + (beta - 1)*torch.xlogy(b - 1, 1 - b)/(a - b), float('inf'))
+    return torch.where(torch.logical_and(torch.ge(a, 0), torch.le(b, 1)), alpha + beta + (1 - alpha)*torch.xlogy(a, a)/(a - b) + (1 - beta)*torch.xlogy(a - 1, 1 - a)/(a - b) - torch.log(-a + b) + (torch.lgamma(alpha) + torch.lgamma(beta) - torch.lgamma(alpha + beta)) - 2 + (alpha - 1)*torch.xlogy(b, b)/(a - b) + (beta - 1)*torch.xlogy(b - 1, 1 - b)/(a - b), float('inf'))
 
 
 def kl_categorical_categorical(p, q):

@@ -127,8 +127,10 @@ def test_show_kl_by_families_gives_the_named_results():
 
 
 @pytest.mark.parametrize("args, words", [(("show", "kl", "--p", "gamma"), "go together"),
-                                         (("show", "kl", "--p", "gamma", "--q", "normal"), "no KL pair"),
-                                         (("show", "coupling", "--p", "gamma", "--q", "gamma"), "name a KL pair"),
+                                         pytest.param(("show", "kl", "--p", "gamma", "--q", "normal"), "no KL pair",
+                                                      marks=pytest.mark.slow),
+                                         pytest.param(("show", "coupling", "--p", "gamma", "--q", "gamma"),
+                                                      "name a KL pair", marks=pytest.mark.slow),
                                          (("check", "kl-nope-nope"), "unknown derivation")])
 def test_bad_pairs_are_refused_in_one_line(args, words):
     out = _derive(*args)
@@ -249,7 +251,8 @@ def test_an_exported_function_that_returns_nan_fails_its_cross_checks(monkeypatc
     assert any("20 random parameter sets" in n for n in failed)
 
 
-@pytest.mark.parametrize("option", [("--mu", "1", "--sigma", "2"), ("--dim", "4"), ("--F", "tanh(x)")])
+@pytest.mark.parametrize("option", [("--mu", "1", "--sigma", "2"), pytest.param(("--dim", "4"), marks=pytest.mark.slow),
+                                    pytest.param(("--F", "tanh(x)"), marks=pytest.mark.slow)])
 def test_options_of_other_derivations_are_refused_for_a_pair(option):
     out = _derive("show", "kl-gamma-gamma", *option)
     assert out.returncode == 2 and "does not apply to kl-gamma-gamma" in out.stderr

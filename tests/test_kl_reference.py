@@ -19,6 +19,8 @@ from derive.numeric.kl_reference import (
     random_parameters,
 )
 
+pytestmark = pytest.mark.slow  # quadrature and Monte Carlo over every family: CI runs them with the slow set
+
 SAME_FAMILY_PAIRS = [pair for pair in PAIRS if pair[0] == pair[1]]
 
 

@@ -17,6 +17,8 @@ from derive.divergence import categorical, multivariate
 from derive.divergence.pair import Pair
 from derive.numeric import kl_reference as reference
 
+pytestmark = pytest.mark.slow  # each vector pair takes seconds to derive: CI runs these with the slow set
+
 SETS = 20
 RTOL = 1e-9
 

@@ -245,8 +245,12 @@ def _check_closed(ctx, closed) -> Verification:
 
 
 def _tidy(expr):
-    """The closed form as printed: gamma functions simplified, logarithms split, expanded term by term."""
-    return sp.expand(sp.expand_log(sp.gammasimp(expr), force=True))
+    """The closed form as printed: gamma functions simplified, logarithms split, expanded term by term, and the
+    terms of each logarithm collected with their coefficient factored where that is shorter."""
+    expanded = sp.expand(sp.expand_log(sp.gammasimp(expr), force=True))
+    logs = sorted(expanded.atoms(sp.log), key=sp.default_sort_key)
+    collected = sp.collect(expanded, logs, func=sp.factor) if logs else expanded
+    return min((expanded, collected), key=sp.count_ops)
 
 
 def _self_divergence(ctx, sec, closed) -> None:

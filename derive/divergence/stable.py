@@ -227,6 +227,9 @@ class grouped(sp.Function):
     def _latex(self, printer, exp=None):
         return printer._print(self.args[0])
 
+    def _pretty(self, printer):
+        return printer._print(self.args[0]).parens()
+
     def _code(self, printer):
         return f"({printer._print(self.args[0])})"
 
