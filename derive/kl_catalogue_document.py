@@ -23,10 +23,8 @@ def _pair(der):
 
 
 def _function_text(der) -> str:
-    pair = _pair(der)
-    args = ", ".join(s.name for s, _ in der.data["parameters"]) if not pair.p in ("categorical",) \
-        and not pair.p.startswith("mvnormal") else ", ".join(str(s) for s, _ in der.data["parameters"])
-    return f"{pair.function}({args})"
+    args = ", ".join(str(s) for s, _ in der.data["parameters"])
+    return f"{_pair(der).function}({args})"
 
 
 def _finite(der) -> tuple:

@@ -12,7 +12,6 @@ import sympy as sp
 from sympy.printing.numpy import SciPyPrinter
 
 from .families import FAMILIES, parameters_text, title
-from .stable import xlogy
 
 NUMPY_PRELUDE = '''
 
@@ -46,28 +45,19 @@ def _kl_tensors(*args):
 
 
 class NumpyPrinter(SciPyPrinter):
-    """SciPy's printer with numpy's error state left to the caller (a Piecewise evaluates every branch)."""
+    """SciPy's printer with fully qualified names (numpy., scipy.special.)."""
 
     def __init__(self):
         super().__init__({"fully_qualified_modules": True})
 
-    def _print_xlogy(self, expr):
-        x, y = (self._print(a) for a in expr.args)
-        return f"scipy.special.xlogy({x}, {y})"
-
 
 class TorchPrinter:
-    """The torch printer of the module, with xlogy."""
+    """The torch printer of the module, with constants printed as numbers."""
 
     def __init__(self):
         from ..render.torch_printer import Printer
 
-        class _Printer(Printer):
-            def _print_xlogy(self, expr):
-                x, y = (self._print(a) for a in expr.args)
-                return f"torch.xlogy({x}, {y})"
-
-        self.printer = _Printer()
+        self.printer = Printer()
 
     def doprint(self, expr) -> str:
         """Constants such as log 2 evaluated to 17 digits (torch's functions take tensors, not numbers)."""
@@ -169,4 +159,4 @@ def compiled(der, backend: str = "numpy"):
     return space[der.data["pair"].function]
 
 
-__all__ = ["numpy_source", "torch_source", "numpy_section", "torch_section", "compiled", "xlogy"]
+__all__ = ["numpy_source", "torch_source", "numpy_section", "torch_section", "compiled"]

@@ -229,27 +229,16 @@ def written(expr):
 
 # ---- printing --------------------------------------------------------------------------------------------
 
-class _NumpyPrinter(NumPyPrinter):
-    def _print_xlogy(self, expr):
-        x, y = (self._print(a) for a in expr.args)
-        return f"scipy.special.xlogy({x}, {y})"
-
-
 def numpy_code(expr) -> str:
-    """``expr`` printed by SymPy's NumPy printer (fully qualified modules; xlogy as scipy.special.xlogy)."""
-    return _NumpyPrinter({"fully_qualified_modules": True}).doprint(expr)
+    """``expr`` printed by SymPy's NumPy printer (fully qualified modules; xlogy prints itself)."""
+    return NumPyPrinter({"fully_qualified_modules": True}).doprint(expr)
 
 
 def torch_code(expr) -> str:
-    """``expr`` printed by the torch printer of :mod:`derive.render.torch_module` (xlogy as torch.xlogy)."""
+    """``expr`` printed by the torch printer of :mod:`derive.render.torch_printer` (xlogy prints itself)."""
     from ..render.torch_printer import Printer
 
-    class _Printer(Printer):
-        def _print_xlogy(self, e):
-            x, y = (self._print(a) for a in e.args)
-            return f"torch.xlogy({x}, {y})"
-
-    return _Printer().doprint(expr)
+    return Printer().doprint(expr)
 
 
 def _docstring(der) -> str:

@@ -46,6 +46,12 @@ class xlogy(sp.Function):
         x, y = (printer._print(a) for a in self.args)
         return f"scipy.special.xlogy({x}, {y})"
 
+    _numpycode = _scipycode = _pythoncode
+
+    def _torchcode(self, printer):
+        x, y = (printer._print(a) for a in self.args)
+        return f"torch.xlogy({x}, {y})"
+
 
 #: the rewrites, by the short name the catalogue's table shows, and what each does
 XLOGY, LOG1P, LIMITED = "xlogy at 0", "log1p of a relative difference", "near p = q: log Γ limits it"
