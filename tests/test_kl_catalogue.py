@@ -257,3 +257,17 @@ def test_options_of_other_derivations_are_refused_for_a_pair(option):
     out = _derive("show", "kl-gamma-gamma", *option)
     assert out.returncode == 2 and "does not apply to kl-gamma-gamma" in out.stderr
     assert out.stderr.count("\n") == 1
+
+
+def test_the_terminal_shows_the_closed_and_the_stable_forms():
+    """Bernoulli: KL = p log(p/q) + (1 − p) log((1 − p)/(1 − q)), as derived, and its xlogy form."""
+    import io
+
+    from derive.render.terminal import make_console, render
+
+    console = make_console(file=io.StringIO(), width=120, record=True, soft_wrap=False)
+    render(derived("kl-bernoulli-bernoulli"), console)
+    text = console.export_text()
+    assert "= pₚ⋅log(pₚ) - pₚ⋅log(p_q) + (1 - pₚ)⋅log(1 - pₚ) + (pₚ - 1)⋅log(1 - p_q)" in text
+    assert "= xlogy(pₚ, pₚ) - xlogy(pₚ, p_q) + xlogy(1 - pₚ, 1 - pₚ) + xlogy(pₚ - 1, 1 - p_q)" in text
+    assert "6/6 steps verified" in text
